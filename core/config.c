@@ -1,0 +1,352 @@
+/*
+ * config — parsing and validation (see config.h for the contract).
+ *
+ * File format: UTF-8 text, one "key = value" per line; blank lines and lines starting
+ * with '#' or ';' are ignored; a value may be wrapped in double quotes to keep leading or
+ * trailing spaces. Keys may appear once. Lines may not be longer than CONFIG_LINE_MAX.
+ * Parsing works on a private copy of the configuration, committed only on success.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "stack.h"
+
+#define CONFIG_KEYS_MAX 32
+
+static int copy_value(char *dst, size_t size, const char *value, char *why, size_t whylen)
+{
+	size_t n = strlen(value);
+
+	if (n >= size) {
+		log_fmt(why, whylen, "value is %zu bytes, at most %zu allowed", n, size - 1);
+		return -ENAMETOOLONG;
+	}
+	memcpy(dst, value, n + 1);
+	return 0;
+}
+
+static int apply_stack(struct config *cfg, const char *value, char *why, size_t whylen)
+{
+	struct stack_spec spec;
+	int r = stack_spec_parse(value, &spec, why, whylen);
+
+	if (r < 0)
+		return r;
+	return copy_value(cfg->stack, sizeof(cfg->stack), value, why, whylen);
+}
+
+static int apply_log(struct config *cfg, const char *value, char *why, size_t whylen)
+{
+	int level = log_level_parse(value);
+
+	if (level < 0) {
+		log_fmt(why, whylen, "got '%s'", value);
+		return -EINVAL;
+	}
+	cfg->log_level = level;
+	return 0;
+}
+
+static int apply_log_file(struct config *cfg, const char *value, char *why, size_t whylen)
+{
+	if (!value[0]) {
+		log_fmt(why, whylen, "the path is empty");
+		return -EINVAL;
+	}
+	return copy_value(cfg->log_file, sizeof(cfg->log_file), value, why, whylen);
+}
+
+static int apply_conf(struct config *cfg, const char *value, char *why, size_t whylen)
+{
+	if (!value[0]) {
+		log_fmt(why, whylen, "the path is empty");
+		return -EINVAL;
+	}
+	return copy_value(cfg->conf_path, sizeof(cfg->conf_path), value, why, whylen);
+}
+
+const struct config_key config_keys[] = {
+	{ "stack",    "SOCKSHIFT_STACK",    "a stack: kernel", apply_stack },
+	{ "log",      "SOCKSHIFT_LOG",      "one of error|warn|info|debug", apply_log },
+	{ "log_file", "SOCKSHIFT_LOG_FILE", "a file path to append the log to", apply_log_file },
+	{ NULL,       "SOCKSHIFT_CONF",     "a config file path", apply_conf },
+	{ 0 }
+};
+
+/* Passed by the shim to exec'd children (see fdenv.h); not user configuration. */
+static const char *const internal_env[] = { "SOCKSHIFT_FDS", NULL };
+
+int config_env_is_internal(const char *name)
+{
+	for (int i = 0; internal_env[i]; i++)
+		if (strcmp(name, internal_env[i]) == 0)
+			return 1;
+	return 0;
+}
+
+void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	memcpy(cfg->stack, "kernel", sizeof("kernel"));
+	cfg->log_level = LOGL_WARN;
+}
+
+static const struct config_key *key_by_name(const char *key)
+{
+	for (const struct config_key *k = config_keys; k->env; k++)
+		if (k->key && strcmp(k->key, key) == 0)
+			return k;
+	return NULL;
+}
+
+static void known_keys(char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (const struct config_key *k = config_keys; k->env; k++)
+		if (k->key)
+			n += log_fmt(buf + n, size - n, "%s%s", n ? ", " : "", k->key);
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* Parses one logical line; returns 0 or -errno with the reason in why. */
+static int parse_line(struct config *cfg, char *line, unsigned seen[], char *why, size_t whylen,
+		      unsigned lineno)
+{
+	char *s = trim(line), *eq, *key, *value;
+	const struct config_key *k;
+	char expected[256];
+
+	if (!*s || *s == '#' || *s == ';')
+		return 0;
+	if (*s == '[') {
+		log_fmt(why, whylen, "unknown section %s (this version has no sections)", s);
+		return -EINVAL;
+	}
+	eq = strchr(s, '=');
+	if (!eq) {
+		log_fmt(why, whylen, "expected 'key = value', got '%.80s'", s);
+		return -EINVAL;
+	}
+	*eq = '\0';
+	key = trim(s);
+	value = trim(eq + 1);
+	if (!*key) {
+		log_fmt(why, whylen, "missing key before '='");
+		return -EINVAL;
+	}
+	k = key_by_name(key);
+	if (!k) {
+		known_keys(expected, sizeof(expected));
+		log_fmt(why, whylen, "unknown key '%.80s' (known keys: %s)", key, expected);
+		return -EINVAL;
+	}
+	unsigned idx = (unsigned)(k - config_keys);
+	if (seen[idx]) {
+		log_fmt(why, whylen, "key '%s' given twice (first at line %u)", key, seen[idx]);
+		return -EINVAL;
+	}
+	seen[idx] = lineno;
+	size_t vlen = strlen(value);
+	if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
+		value[vlen - 1] = '\0';
+		value++;
+	} else if (value[0] == '"') {
+		log_fmt(why, whylen, "%s: unterminated quoted value", key);
+		return -EINVAL;
+	}
+	char inner[CONFIG_ERR_MAX / 2];
+	int r = k->apply(cfg, value, inner, sizeof(inner));
+	if (r < 0)
+		log_fmt(why, whylen, "%s: expected %s; %s", key, k->expected, inner);
+	return r;
+}
+
+static int read_file(const char *path, char **out, size_t *outlen, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
+		log_fmt(err, errlen, "SOCKSHIFT_CONF: cannot open '%s': %s (%s)", path,
+			strerror(-r), log_errname(r));
+		return r;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		log_fmt(err, errlen, "SOCKSHIFT_CONF: '%s' is not a regular file", path);
+		goto err_close;
+	}
+	if (st.st_size > CONFIG_FILE_MAX) {
+		r = -EFBIG;
+		log_fmt(err, errlen, "SOCKSHIFT_CONF: '%s' is larger than %d bytes", path, CONFIG_FILE_MAX);
+		goto err_close;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		r = -ENOMEM;
+		log_fmt(err, errlen, "SOCKSHIFT_CONF: out of memory reading '%s'", path);
+		goto err_close;
+	}
+	while (len < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			log_fmt(err, errlen, "SOCKSHIFT_CONF: cannot read '%s': %s (%s)", path,
+				strerror(-r), log_errname(r));
+			goto err_free;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	close(fd);
+	*out = buf;
+	*outlen = len;
+	return 0;
+
+err_free:
+	free(buf);
+err_close:
+	close(fd);
+	return r;
+}
+
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	unsigned seen[CONFIG_KEYS_MAX] = { 0 }; /* line of each key's first use */
+	char *buf = NULL, *line, *next, why[CONFIG_ERR_MAX];
+	struct config tmp = *cfg;
+	unsigned lineno = 0;
+	size_t len = 0;
+	int r;
+
+	r = read_file(path, &buf, &len, err, errlen);
+	if (r < 0)
+		return r;
+	if (memchr(buf, '\0', len)) {
+		log_fmt(err, errlen, "%s: contains a NUL byte; not a text config file", path);
+		r = -EINVAL;
+		goto out;
+	}
+	for (line = buf; line && *line; line = next) {
+		lineno++;
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (strlen(line) > CONFIG_LINE_MAX) {
+			log_fmt(err, errlen, "%s:%u: line longer than %d bytes", path, lineno, CONFIG_LINE_MAX);
+			r = -E2BIG;
+			goto out;
+		}
+		r = parse_line(&tmp, line, seen, why, sizeof(why), lineno);
+		if (r < 0) {
+			log_fmt(err, errlen, "%s:%u: %s", path, lineno, why);
+			goto out;
+		}
+	}
+	log_fmt(tmp.conf_path, sizeof(tmp.conf_path), "%s", path);
+	*cfg = tmp;
+out:
+	free(buf);
+	return r;
+}
+
+static const char *env_find(char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; envp && *envp; envp++)
+		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+static const struct config_key *key_by_env(const char *var, size_t len)
+{
+	for (const struct config_key *k = config_keys; k->env; k++)
+		if (strlen(k->env) == len && strncmp(k->env, var, len) == 0)
+			return k;
+	return NULL;
+}
+
+/* Rejects SOCKSHIFT_* variables nobody knows: most likely a typo of a real one. */
+static int check_unknown_env(char *const *envp, char *err, size_t errlen)
+{
+	for (; envp && *envp; envp++) {
+		const char *e = *envp, *eq = strchr(e, '=');
+		char name[128];
+		if (strncmp(e, "SOCKSHIFT_", 10) != 0 || !eq)
+			continue;
+		size_t len = (size_t)(eq - e);
+		if (key_by_env(e, len))
+			continue;
+		log_fmt(name, sizeof(name), "%.*s", (int)len, e);
+		if (config_env_is_internal(name))
+			continue;
+		log_fmt(err, errlen, "%s: unknown variable (known: SOCKSHIFT_STACK, SOCKSHIFT_CONF, "
+			"SOCKSHIFT_LOG, SOCKSHIFT_LOG_FILE)", name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_load(struct config *cfg, char *const *envp, char *err, size_t errlen)
+{
+	struct config tmp;
+	char why[CONFIG_ERR_MAX];
+	const char *path;
+	int r;
+
+	config_defaults(&tmp);
+	r = check_unknown_env(envp, err, errlen);
+	if (r < 0)
+		return r;
+	path = env_find(envp, "SOCKSHIFT_CONF");
+	if (path) {
+		if (!path[0]) {
+			log_fmt(err, errlen, "SOCKSHIFT_CONF: expected a config file path; the value is empty");
+			return -EINVAL;
+		}
+		r = config_load_file(&tmp, path, err, errlen);
+		if (r < 0)
+			return r;
+	}
+	for (const struct config_key *k = config_keys; k->env; k++) {
+		const char *v = env_find(envp, k->env);
+		if (!v || !k->key)
+			continue;
+		r = k->apply(&tmp, v, why, sizeof(why));
+		if (r < 0) {
+			log_fmt(err, errlen, "%s: expected %s; %s", k->env, k->expected, why);
+			return r;
+		}
+	}
+	*cfg = tmp;
+	return 0;
+}

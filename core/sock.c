@@ -1,0 +1,341 @@
+/*
+ * sock — socket calls: stack choice, kernel call, fd-table bookkeeping, debug log.
+ * See sock.h. Every function returns >= 0 or -errno and leaves errno as it found it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+
+#include "addr.h"
+#include "fdenv.h"
+#include "fdtable.h"
+#include "log.h"
+#include "real.h"
+#include "sock.h"
+#include "stack.h"
+
+/* Keeps errno as the caller had it across our own bookkeeping. */
+#define KEEP_ERRNO(stmt) do { int keep_errno_ = errno; stmt; errno = keep_errno_; } while (0)
+
+static const char *stack_name_of(int fd)
+{
+	struct fdt_rec rec;
+	struct stack *st;
+
+	if (fdt_get(fd, &rec) < 0)
+		return "kernel(untracked)";
+	st = stack_by_id(rec.stack_id);
+	return st ? st->name : "?";
+}
+
+static void log_result(const char *call, int fd, const struct sockaddr *addr, socklen_t alen, long r)
+{
+	char a[ADDR_STRLEN];
+
+	if (!LOG_ON(LOGL_DEBUG))
+		return;
+	addr_format(a, sizeof(a), addr, alen);
+	if (r < 0)
+		log_msg(LOGL_DEBUG, "%s fd=%d %s stack=%s -> -1 %s", call, fd, a, stack_name_of(fd),
+			log_errname((int)-r));
+	else
+		log_msg(LOGL_DEBUG, "%s fd=%d %s stack=%s -> %ld", call, fd, a, stack_name_of(fd), r);
+}
+
+/* Only Internet sockets are routed; everything else always lives on the kernel stack. */
+static struct stack *stack_for(int domain)
+{
+	if (domain == AF_INET || domain == AF_INET6)
+		return stack_default();
+	return stack_by_id(0);
+}
+
+static void track(int fd, int domain, int type, int protocol, unsigned stack_id, unsigned origin)
+{
+	struct fdt_rec rec;
+
+	fdt_rec_init(&rec, fd, domain, type, protocol, stack_id, origin);
+	if (fdt_add(&rec) < 0)
+		logw("fd %d is beyond the tracked range; it works but is not recorded", fd);
+}
+
+int sock_socket(int domain, int type, int protocol)
+{
+	struct stack *st = stack_for(domain);
+	int fd;
+
+	KEEP_ERRNO(fd = st->ops->socket(st, domain, type, protocol));
+	if (fd >= 0)
+		track(fd, domain, type, protocol, st->id, FDT_ORIGIN_SOCKET);
+	logd("socket %s/%s/%d stack=%s -> %d%s%s", addr_family_name(domain), addr_type_name(type),
+	     protocol, st->name, fd < 0 ? -1 : fd, fd < 0 ? " " : "", fd < 0 ? log_errname(fd) : "");
+	return fd;
+}
+
+int sock_socketpair(int domain, int type, int protocol, int sv[2])
+{
+	int r, err = 0;
+
+	KEEP_ERRNO(r = real.socketpair(domain, type, protocol, sv); err = errno);
+	if (r < 0) {
+		logd("socketpair %s/%s -> -1 %s", addr_family_name(domain), addr_type_name(type),
+		     log_errname(err));
+		return -err;
+	}
+	track(sv[0], domain, type, protocol, 0, FDT_ORIGIN_PAIR);
+	track(sv[1], domain, type, protocol, 0, FDT_ORIGIN_PAIR);
+	logd("socketpair %s/%s stack=kernel -> [%d, %d]", addr_family_name(domain), addr_type_name(type),
+	     sv[0], sv[1]);
+	return 0;
+}
+
+/* Calls a kernel function returning 0/-1 and maps it to 0/-errno without touching errno. */
+#define CALL0(expr) ({ int r_, e_ = errno; r_ = (expr); if (r_ < 0) r_ = -errno; errno = e_; r_; })
+
+int sock_bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	int r = CALL0(real.bind(fd, addr, len));
+
+	if (r == 0)
+		fdt_set_state(fd, FDT_BOUND, 0);
+	log_result("bind", fd, addr, len, r);
+	return r;
+}
+
+int sock_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	int r = CALL0(real.connect(fd, addr, len));
+
+	/* EINPROGRESS still creates the connection; its outcome is read later via SO_ERROR. */
+	if (r == 0 || r == -EINPROGRESS)
+		fdt_set_state(fd, FDT_CONNECTED, 0);
+	log_result("connect", fd, addr, len, r);
+	return r;
+}
+
+int sock_listen(int fd, int backlog)
+{
+	int r = CALL0(real.listen(fd, backlog));
+
+	if (r == 0)
+		fdt_set_backlog(fd, backlog);
+	logd("listen fd=%d backlog=%d stack=%s -> %d%s%s", fd, backlog, stack_name_of(fd), r < 0 ? -1 : r,
+	     r < 0 ? " " : "", r < 0 ? log_errname(r) : "");
+	return r;
+}
+
+int sock_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags, int is_accept4)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	struct fdt_rec lrec;
+	int nfd, e = errno;
+
+	/* Ask for the peer ourselves when the caller did not, so the log can show it. */
+	struct sockaddr *a = addr ? addr : (LOG_ON(LOGL_DEBUG) ? (struct sockaddr *)&ss : NULL);
+	socklen_t *l = addr ? len : (a ? &sslen : NULL);
+	nfd = is_accept4 ? real.accept4(fd, a, l, flags) : real.accept(fd, a, l);
+	if (nfd < 0) {
+		nfd = -errno;
+		errno = e;
+		if (nfd != -EAGAIN || LOG_ON(LOGL_DEBUG))
+			logd("%s fd=%d stack=%s -> -1 %s", is_accept4 ? "accept4" : "accept", fd,
+			     stack_name_of(fd), log_errname(nfd));
+		return nfd;
+	}
+	if (fdt_get(fd, &lrec) == 0)
+		track(nfd, lrec.domain, lrec.type | flags, lrec.protocol, lrec.stack_id, FDT_ORIGIN_ACCEPT);
+	else
+		track(nfd, a ? a->sa_family : AF_UNSPEC, SOCK_STREAM | flags, 0, 0, FDT_ORIGIN_ACCEPT);
+	fdt_set_state(nfd, FDT_CONNECTED, 0);
+	errno = e;
+	if (LOG_ON(LOGL_DEBUG)) {
+		char buf[ADDR_STRLEN];
+		addr_format(buf, sizeof(buf), a, l ? *l : 0);
+		log_msg(LOGL_DEBUG, "%s fd=%d peer %s stack=%s -> %d", is_accept4 ? "accept4" : "accept",
+			fd, buf, stack_name_of(nfd), nfd);
+	}
+	return nfd;
+}
+
+int sock_getsockname(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	int r = CALL0(real.getsockname(fd, addr, len));
+
+	log_result("getsockname", fd, r == 0 ? addr : NULL, r == 0 && len ? *len : 0, r);
+	return r;
+}
+
+int sock_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	int r = CALL0(real.getpeername(fd, addr, len));
+
+	log_result("getpeername", fd, r == 0 ? addr : NULL, r == 0 && len ? *len : 0, r);
+	return r;
+}
+
+int sock_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	int r = CALL0(real.setsockopt(fd, level, name, val, len));
+
+	if (r == 0 && val)
+		fdt_set_opt(fd, level, name, val, len);
+	logd("setsockopt fd=%d level=%d name=%d len=%u stack=%s -> %d%s%s", fd, level, name,
+	     (unsigned)len, stack_name_of(fd), r < 0 ? -1 : 0, r < 0 ? " " : "", r < 0 ? log_errname(r) : "");
+	return r;
+}
+
+int sock_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	int r = CALL0(real.getsockopt(fd, level, name, val, len));
+
+	logd("getsockopt fd=%d level=%d name=%d stack=%s -> %d%s%s", fd, level, name, stack_name_of(fd),
+	     r < 0 ? -1 : 0, r < 0 ? " " : "", r < 0 ? log_errname(r) : "");
+	return r;
+}
+
+int sock_shutdown(int fd, int how)
+{
+	int r = CALL0(real.shutdown(fd, how));
+
+	if (r == 0)
+		fdt_set_state(fd, (how != SHUT_WR ? FDT_SHUT_RD : 0) | (how != SHUT_RD ? FDT_SHUT_WR : 0), 0);
+	logd("shutdown fd=%d how=%d stack=%s -> %d%s%s", fd, how, stack_name_of(fd), r < 0 ? -1 : 0,
+	     r < 0 ? " " : "", r < 0 ? log_errname(r) : "");
+	return r;
+}
+
+/* Called for a fd that was a known socket; its record is already gone (the hook drops
+ * it before the kernel closes the fd), so there is nothing to look up here. */
+void sock_closed(int fd, int ret, int err)
+{
+	logd("close fd=%d -> %d%s%s", fd, ret, ret < 0 ? " " : "", ret < 0 ? log_errname(err) : "");
+}
+
+void sock_closed_range(unsigned first, unsigned last, int flags, int ret, int err)
+{
+	logd("close_range %u..%u flags=%d -> %d%s%s", first, last, flags, ret, ret < 0 ? " " : "",
+	     ret < 0 ? log_errname(err) : "");
+}
+
+void sock_duped(const char *call, int oldfd, int newfd, int cloexec, int err)
+{
+	if (newfd < 0) {
+		if (fdt_known(oldfd))
+			logd("%s fd=%d -> -1 %s", call, oldfd, log_errname(err));
+		return;
+	}
+	if (oldfd == newfd)
+		return;
+	if (fdt_dup(oldfd, newfd, cloexec) < 0)
+		logw("fd %d is beyond the tracked range; it works but is not recorded", newfd);
+	if (fdt_known(newfd))
+		logd("%s fd=%d -> %d stack=%s", call, oldfd, newfd, stack_name_of(newfd));
+}
+
+void sock_fcntl_done(int fd, int cmd, long arg, int ret, int err)
+{
+	if (ret < 0)
+		return;
+	switch (cmd) {
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		sock_duped(cmd == F_DUPFD ? "fcntl(F_DUPFD)" : "fcntl(F_DUPFD_CLOEXEC)", fd, ret,
+			   cmd == F_DUPFD_CLOEXEC, err);
+		break;
+	case F_SETFL:
+		fdt_set_status_flags(fd, (int)arg);
+		break;
+	case F_SETFD:
+		fdt_set_fd_flags(fd, (int)arg);
+		break;
+	}
+}
+
+static void adopt_received(int fd)
+{
+	int domain, type, proto;
+	socklen_t l = sizeof(int);
+
+	if (CALL0(real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &l)) < 0)
+		return; /* not a socket */
+	l = sizeof(int);
+	CALL0(real.getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l));
+	l = sizeof(int);
+	CALL0(real.getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l));
+	track(fd, domain, type, proto, 0, FDT_ORIGIN_RECEIVED);
+	logd("received socket fd=%d %s/%s over SCM_RIGHTS stack=kernel", fd, addr_family_name(domain),
+	     addr_type_name(type));
+}
+
+void sock_received_fds(const struct msghdr *msg)
+{
+	if (!msg || !msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr))
+		return;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)msg); c;
+	     c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int *fds = (int *)CMSG_DATA(c);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, &fds[i], sizeof(fd));
+			adopt_received(fd);
+		}
+	}
+}
+
+void sock_log_io(const char *call, int fd, long ret, int err, const struct sockaddr *addr, socklen_t alen)
+{
+	char a[ADDR_STRLEN];
+
+	if (!LOG_ON(LOGL_DEBUG))
+		return;
+	if (addr)
+		addr_format(a, sizeof(a), addr, alen);
+	if (ret < 0)
+		log_msg(LOGL_DEBUG, "%s fd=%d%s%s stack=%s -> -1 %s", call, fd, addr ? " " : "",
+			addr ? a : "", stack_name_of(fd), log_errname(err));
+	else
+		log_msg(LOGL_DEBUG, "%s fd=%d%s%s stack=%s -> %ld", call, fd, addr ? " " : "",
+			addr ? a : "", stack_name_of(fd), ret);
+}
+
+static int adopt_one(const struct fdt_rec *rec, void *arg)
+{
+	int domain = -1, type = -1;
+	socklen_t l = sizeof(int);
+
+	/* Trust a record only if the fd still is that kind of socket. */
+	if (CALL0(real.getsockopt(rec->fd, SOL_SOCKET, SO_DOMAIN, &domain, &l)) < 0 ||
+	    domain != rec->domain) {
+		logd("inherited fd %d is no longer a %s socket; dropped", rec->fd,
+		     addr_family_name(rec->domain));
+		return 0;
+	}
+	l = sizeof(int);
+	if (CALL0(real.getsockopt(rec->fd, SOL_SOCKET, SO_TYPE, &type, &l)) < 0 || type != rec->type)
+		return 0;
+	if (!stack_by_id(rec->stack_id)) {
+		logw("inherited fd %d names stack %u, which this process does not have; treated as kernel",
+		     rec->fd, rec->stack_id);
+	}
+	struct fdt_rec copy = *rec;
+	copy.origin = FDT_ORIGIN_INHERITED;
+	if (!stack_by_id(copy.stack_id))
+		copy.stack_id = 0;
+	fdt_add(&copy);
+	(*(unsigned *)arg)++;
+	return 0;
+}
+
+int sock_adopt_inherited(const char *value, char *err, size_t errlen)
+{
+	unsigned n = 0;
+	int r = fdenv_decode(value, adopt_one, &n, err, errlen);
+
+	if (r == 0)
+		logd("took over %u socket(s) inherited through exec", n);
+	return r;
+}

@@ -1,0 +1,173 @@
+/*
+ * hook_fd — calls that close or duplicate fds: close, close_range, closefrom, dup, dup2,
+ * dup3, fcntl. They keep the fd table in step with the kernel and protect the shim's own
+ * fds (ownfd.h) from programs that close or dup2 over "every" fd.
+ * A record is dropped *before* the kernel closes the fd, so another thread's new socket
+ * that reuses the number can never have its fresh record wiped.
+ */
+#include <stdarg.h>
+
+#include "fdtable.h"
+#include "ownfd.h"
+#include "shim.h"
+#include "sock.h"
+
+int __close(int fd);
+int __dup2(int oldfd, int newfd);
+int __fcntl(int fd, int cmd, ...);
+int fcntl64(int fd, int cmd, ...);
+void closefrom(int lowfd);
+
+SHIM_API int close(int fd)
+{
+	shim_enter();
+	if (unlikely(ownfd_is(fd)))
+		return 0; /* the log fd stays ours; the program believed it closed something */
+	int known = fdt_known(fd);
+	if (known)
+		fdt_del(fd);
+	int r = real.close(fd);
+	if (unlikely(known && LOG_ON(LOGL_DEBUG))) {
+		int e = errno;
+		sock_closed(fd, r, e);
+		errno = e;
+	}
+	return r;
+}
+SHIM_API int __close(int fd) __attribute__((alias("close")));
+
+/* Closes [first, last] except our own fds, in pieces. */
+static int close_range_sparing(unsigned first, unsigned last, int flags)
+{
+	unsigned lo = first;
+	int r = 0;
+
+	for (unsigned fd = first; fd <= last && fd >= first; ) {
+		if (fd >= OWNFD_MIN_NUMBER && ownfd_is((int)fd)) {
+			if (fd > lo)
+				r |= real.close_range(lo, fd - 1, flags);
+			lo = fd + 1;
+		}
+		/* Only the high range can hold our fds; jump there. */
+		fd = fd < OWNFD_MIN_NUMBER ? OWNFD_MIN_NUMBER : fd + 1;
+		if (fd > OWNFD_MIN_NUMBER + 4096)
+			break;
+	}
+	if (lo <= last && lo >= first)
+		r |= real.close_range(lo, last, flags);
+	return r ? -1 : 0;
+}
+
+SHIM_API int close_range(unsigned int first, unsigned int last, int flags)
+{
+	shim_enter();
+	if (unlikely(!real.close_range))
+		return errno = ENOSYS, -1;
+	if (first > last)
+		return real.close_range(first, last, flags);
+	if (!(flags & CLOSE_RANGE_CLOEXEC))
+		fdt_del_range(first, last);
+	int r = close_range_sparing(first, last, flags);
+	if (unlikely(LOG_ON(LOGL_DEBUG))) {
+		int e = errno;
+		sock_closed_range(first, last, flags, r, e);
+		errno = e;
+	}
+	return r;
+}
+
+SHIM_API void closefrom(int lowfd)
+{
+	shim_enter();
+	if (lowfd < 0)
+		lowfd = 0;
+	int e = errno;
+	if (real.close_range && close_range((unsigned)lowfd, ~0U, 0) == 0) {
+		errno = e;
+		return;
+	}
+	errno = e;
+	fdt_del_range((unsigned)lowfd, ~0U);
+	if (real.closefrom)
+		real.closefrom(lowfd);
+}
+
+SHIM_API int dup(int oldfd)
+{
+	shim_enter();
+	int r = real.dup(oldfd);
+	if (r >= 0 || fdt_known(oldfd)) {
+		int e = errno;
+		sock_duped("dup", oldfd, r, 0, e);
+		errno = e;
+	}
+	return r;
+}
+
+static int dup_onto(const char *call, int oldfd, int newfd, int flags, int use_dup3)
+{
+	shim_enter();
+	if (unlikely(ownfd_is(newfd))) {
+		int e = errno;
+		ownfd_evacuate(newfd);
+		errno = e;
+	}
+	int r = use_dup3 ? real.dup3(oldfd, newfd, flags) : real.dup2(oldfd, newfd);
+	if (r >= 0 || fdt_known(oldfd)) {
+		int e = errno;
+		sock_duped(call, oldfd, r, flags & O_CLOEXEC, e);
+		errno = e;
+	}
+	return r;
+}
+
+SHIM_API int dup2(int oldfd, int newfd)
+{
+	return dup_onto("dup2", oldfd, newfd, 0, 0);
+}
+SHIM_API int __dup2(int oldfd, int newfd) __attribute__((alias("dup2")));
+
+SHIM_API int dup3(int oldfd, int newfd, int flags)
+{
+	return dup_onto("dup3", oldfd, newfd, flags, 1);
+}
+
+static int fcntl_common(int fd, int cmd, void *arg, int use64)
+{
+	shim_enter();
+	int r = use64 && real.fcntl64 ? real.fcntl64(fd, cmd, arg) : real.fcntl(fd, cmd, arg);
+	switch (cmd) {
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+	case F_SETFL:
+	case F_SETFD:
+		if (r >= 0 && (fdt_known(fd))) {
+			int e = errno;
+			sock_fcntl_done(fd, cmd, (long)arg, r, e);
+			errno = e;
+		}
+	}
+	return r;
+}
+
+/* The variadic argument is an int or a pointer; glibc forwards it as a pointer too. */
+SHIM_API int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(fd, cmd, arg, 0);
+}
+SHIM_API int __fcntl(int fd, int cmd, ...) __attribute__((alias("fcntl")));
+
+SHIM_API int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+
+	va_start(ap, cmd);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(fd, cmd, arg, 1);
+}

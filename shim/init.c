@@ -1,0 +1,156 @@
+/*
+ * init — the constructor: resolve libc, load the configuration, open the log, bring up the
+ * stack, take over inherited sockets. Fails closed: a configuration that does not parse or
+ * a stack that cannot be opened ends the program here, before main(), with a message that
+ * names the problem and exit status 125.
+ *
+ * Also holds what the exec hooks need to keep the shim in children: the library's own path
+ * and the SOCKSHIFT_* settings this process started with.
+ */
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fdtable.h"
+#include "ownfd.h"
+#include "rawsys.h"
+#include "shim.h"
+#include "sock.h"
+#include "stack.h"
+
+extern char **environ;
+
+atomic_int shim_ready;
+static pthread_once_t shim_once = PTHREAD_ONCE_INIT;
+
+/* Read by hook_exec.c. */
+char shim_self_path[4096];
+char *shim_keep_env[16];
+static char keep_store[8192];
+
+void shim_fatal(int status, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	size_t n;
+
+	n = log_fmt(msg, sizeof(msg), "sockshift: ");
+	va_start(ap, fmt);
+	n += log_vfmt(msg + n, sizeof(msg) - n - 1, fmt, ap);
+	va_end(ap);
+	msg[n++] = '\n';
+	rawsys3(SYS_write, 2, msg, n);
+	rawsys1(SYS_exit_group, status);
+	__builtin_unreachable();
+}
+
+static void find_self(void)
+{
+	Dl_info info;
+
+	if (dladdr((void *)&shim_init, &info) && info.dli_fname && info.dli_fname[0] == '/')
+		log_fmt(shim_self_path, sizeof(shim_self_path), "%s", info.dli_fname);
+}
+
+/* The settings children must keep, copied now: the program may change environ later. */
+static void save_keep_env(void)
+{
+	size_t used = 0;
+	int n = 0;
+
+	for (char **e = environ; e && *e && n < 15; e++) {
+		if (strncmp(*e, "SOCKSHIFT_", 10) || !strncmp(*e, "SOCKSHIFT_FDS=", 14))
+			continue;
+		size_t len = strlen(*e) + 1;
+		if (used + len > sizeof(keep_store))
+			break;
+		memcpy(keep_store + used, *e, len);
+		shim_keep_env[n++] = keep_store + used;
+		used += len;
+	}
+	shim_keep_env[n] = NULL;
+}
+
+static void log_fd_moved(int oldfd, int newfd)
+{
+	if (log_get_fd() == oldfd)
+		log_set_fd(newfd);
+}
+
+static void open_log(const struct config *cfg)
+{
+	char prefix[32];
+
+	log_fmt(prefix, sizeof(prefix), "sockshift[%ld]", rawsys0(SYS_getpid));
+	log_set_prefix(prefix);
+	log_set_level(cfg->log_level);
+	if (!cfg->log_file[0]) {
+		log_set_fd(2);
+		return;
+	}
+	int fd = open(cfg->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0)
+		shim_fatal(SHIM_EXIT_CONFIG, "SOCKSHIFT_LOG_FILE: cannot open '%s' for appending: %s",
+			   cfg->log_file, log_errname(-errno));
+	fd = ownfd_adopt(fd);
+	if (fd < 0)
+		shim_fatal(SHIM_EXIT_CONFIG, "SOCKSHIFT_LOG_FILE: cannot keep the log fd: %s",
+			   log_errname(fd));
+	ownfd_set_moved_cb(log_fd_moved);
+	log_set_fd(fd);
+}
+
+static void fork_prepare(void) { fdt_fork_prepare(); }
+static void fork_parent(void) { fdt_fork_parent(); }
+
+static void fork_child(void)
+{
+	char prefix[32];
+
+	fdt_fork_child();
+	log_fmt(prefix, sizeof(prefix), "sockshift[%ld]", rawsys0(SYS_getpid));
+	log_set_prefix(prefix);
+}
+
+static void do_init(void)
+{
+	char err[CONFIG_ERR_MAX], why[CONFIG_ERR_MAX];
+	struct stack_spec spec;
+	struct stack *st;
+	struct config cfg;
+	int saved = errno;
+
+	shim_resolve();
+	if (config_load(&cfg, environ, err, sizeof(err)) < 0)
+		shim_fatal(SHIM_EXIT_CONFIG, "%s", err);
+	open_log(&cfg);
+	if (stack_spec_parse(cfg.stack, &spec, why, sizeof(why)) < 0 ||
+	    stack_open(&spec, &st, why, sizeof(why)) < 0)
+		shim_fatal(SHIM_EXIT_CONFIG, "stack '%s' is not available: %s", cfg.stack, why);
+	stack_set_default(st);
+	find_self();
+	save_keep_env();
+	const char *fds = getenv("SOCKSHIFT_FDS");
+	if (fds && sock_adopt_inherited(fds, err, sizeof(err)) < 0)
+		shim_fatal(SHIM_EXIT_CONFIG, "%s", err);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	logi("started: stack=%s log=%s%s%s", st->name, log_level_name(cfg.log_level),
+	     cfg.conf_path[0] ? " conf=" : "", cfg.conf_path);
+	errno = saved;
+	atomic_store_explicit(&shim_ready, 1, memory_order_release);
+}
+
+void shim_init(void)
+{
+	pthread_once(&shim_once, do_init);
+}
+
+__attribute__((constructor)) static void shim_constructor(void)
+{
+	shim_init();
+}

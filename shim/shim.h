@@ -1,0 +1,55 @@
+/*
+ * shim — internal declarations of the preload library. Hooks live in hook_*.c, one file
+ * per family of calls; each checks its arguments, calls one core function (sock_*) or the
+ * real libc function, and turns a -errno result into errno at this boundary only.
+ */
+#ifndef SOCKSHIFT_SHIM_H
+#define SOCKSHIFT_SHIM_H
+
+#include <errno.h>
+#include <stdatomic.h>
+
+#include "log.h"
+#include "real.h"
+
+#define SHIM_API __attribute__((visibility("default")))
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Exit status of a program stopped at start by a bad configuration (documented). */
+#define SHIM_EXIT_CONFIG 125
+
+extern atomic_int shim_ready;
+void shim_init(void);
+
+/* Every hook starts with this: hooks may run before our constructor (other libraries'
+ * constructors, or the dynamic loader's order), so initialisation is on first use. */
+static inline void shim_enter(void)
+{
+	if (unlikely(!atomic_load_explicit(&shim_ready, memory_order_acquire)))
+		shim_init();
+}
+
+/* The one place a -errno result becomes errno; success restores the caller's errno. */
+static inline long shim_ret(long r, int saved_errno)
+{
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	errno = saved_errno;
+	return r;
+}
+
+/* Fills the real table with the next definitions (libc's); fatal if one is our own. */
+void shim_resolve(void);
+/* Writes a message to stderr with raw syscalls and ends the process. */
+__attribute__((noreturn)) void shim_fatal(int status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* The environment an exec'd child gets (hook_exec.c); NULL with errno set on failure.
+ * The arena (*arena, *size) must be released with shim_exec_env_free() if the exec returns. */
+char **shim_exec_env(char *const envp[], void **arena, size_t *size);
+void shim_exec_env_free(void *arena, size_t size);
+
+#endif

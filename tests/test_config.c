@@ -1,0 +1,242 @@
+/*
+ * test_config — the configuration: defaults, env, files, precedence, and every class of
+ * bad input (unknown keys and variables, bad values, overlong lines, missing, unreadable
+ * and non-regular files), each checked for the message that names the problem.
+ */
+#include <errno.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "log.h"
+#include "test_util.h"
+
+TestSuite(config);
+
+struct env_case {
+	const char *env[4];
+	int ok;
+	const char *msg;       /* substring of the error, or of nothing when ok */
+};
+
+static struct env_case env_cases[] = {
+	{ { NULL }, 1, "" },
+	{ { "SOCKSHIFT_STACK=kernel" }, 1, "" },
+	{ { "SOCKSHIFT_LOG=debug" }, 1, "" },
+	{ { "SOCKSHIFT_LOG=error", "SOCKSHIFT_LOG_FILE=/tmp/x.log" }, 1, "" },
+	{ { "PATH=/bin", "HOME=/root" }, 1, "" },
+	{ { "SOCKSHIFT_STACK=" }, 0, "SOCKSHIFT_STACK: expected a stack: kernel; the value is empty" },
+	{ { "SOCKSHIFT_STACK=bogus" }, 0, "SOCKSHIFT_STACK: expected a stack: kernel; unknown stack 'bogus'" },
+	{ { "SOCKSHIFT_LOG=loud" }, 0, "SOCKSHIFT_LOG: expected one of error|warn|info|debug; got 'loud'" },
+	{ { "SOCKSHIFT_LOG=" }, 0, "SOCKSHIFT_LOG: expected one of error|warn|info|debug" },
+	{ { "SOCKSHIFT_LOG_FILE=" }, 0, "SOCKSHIFT_LOG_FILE: expected a file path" },
+	{ { "SOCKSHIFT_STAK=kernel" }, 0, "SOCKSHIFT_STAK: unknown variable" },
+	{ { "SOCKSHIFT_=1" }, 0, "SOCKSHIFT_: unknown variable" },
+	{ { "SOCKSHIFT_CONF=" }, 0, "SOCKSHIFT_CONF: expected a config file path; the value is empty" },
+	{ { "SOCKSHIFT_CONF=/nonexistent/sockshift.conf" }, 0,
+	  "SOCKSHIFT_CONF: cannot open '/nonexistent/sockshift.conf': No such file or directory (ENOENT)" },
+	{ { "SOCKSHIFT_CONF=/tmp" }, 0, "SOCKSHIFT_CONF: '/tmp' is not a regular file" },
+	{ { "SOCKSHIFT_FDS=v1" }, 1, "" },   /* internal, accepted */
+};
+
+ParameterizedTestParameters(config, env)
+{
+	return test_index_params(sizeof(env_cases) / sizeof(env_cases[0]));
+}
+
+ParameterizedTest(int *idx, config, env)
+{
+	struct env_case *c = &env_cases[*idx];
+	struct config cfg;
+	char err[CONFIG_ERR_MAX] = "";
+	char *envp[5] = { 0 };
+
+	for (int i = 0; i < 4 && c->env[i]; i++)
+		envp[i] = (char *)c->env[i];
+	int r = config_load(&cfg, envp, err, sizeof(err));
+	if (c->ok) {
+		cr_assert(eq(int, r, 0), "unexpected error: %s", err);
+	} else {
+		cr_assert(lt(int, r, 0));
+		cr_assert(strstr(err, c->msg) != NULL, "message '%s' lacks '%s'", err, c->msg);
+	}
+}
+
+struct file_case {
+	const char *text;
+	int ok;
+	const char *msg;   /* after "PATH:" */
+};
+
+static struct file_case file_cases[] = {
+	{ "", 1, "" },
+	{ "# only a comment\n\n   \n; another\n", 1, "" },
+	{ "stack = kernel\nlog = info\n", 1, "" },
+	{ "stack=kernel\r\nlog=debug\r\n", 1, "" },
+	{ "log_file = \" /tmp/with spaces.log \"\n", 1, "" },
+	{ "log = info", 1, "" },                                      /* no final newline */
+	{ "color = blue\n", 0, ":1: unknown key 'color' (known keys: stack, log, log_file)" },
+	{ "\n\nlog = shout\n", 0, ":3: log: expected one of error|warn|info|debug; got 'shout'" },
+	{ "stack = netns:x\n", 0, ":1: stack: expected a stack: kernel; unknown stack 'netns:x'" },
+	{ "just words\n", 0, ":1: expected 'key = value', got 'just words'" },
+	{ "= value\n", 0, ":1: missing key before '='" },
+	{ "log = info\nlog = debug\n", 0, ":2: key 'log' given twice (first at line 1)" },
+	{ "[stack a]\n", 0, ":1: unknown section [stack a]" },
+	{ "log_file = \"unterminated\n", 0, ":1: log_file: unterminated quoted value" },
+	{ "log_file =\n", 0, ":1: log_file: expected a file path to append the log to; the path is empty" },
+	{ "SOCKSHIFT_LOG = debug\n", 0, ":1: unknown key 'SOCKSHIFT_LOG'" },
+};
+
+ParameterizedTestParameters(config, file)
+{
+	return test_index_params(sizeof(file_cases) / sizeof(file_cases[0]));
+}
+
+ParameterizedTest(int *idx, config, file)
+{
+	struct file_case *c = &file_cases[*idx];
+	char path[64], err[CONFIG_ERR_MAX] = "", expect[CONFIG_ERR_MAX];
+	struct config cfg;
+
+	test_write_tmp(path, sizeof(path), c->text, strlen(c->text));
+	config_defaults(&cfg);
+	int r = config_load_file(&cfg, path, err, sizeof(err));
+	unlink(path);
+	if (c->ok) {
+		cr_assert(eq(int, r, 0), "unexpected error: %s", err);
+		cr_assert(eq(str, cfg.conf_path, path));
+	} else {
+		snprintf(expect, sizeof(expect), "%s%s", path, c->msg);
+		cr_assert(lt(int, r, 0));
+		cr_assert(strstr(err, expect) == err, "message '%s' does not start with '%s'", err, expect);
+	}
+}
+
+Test(config, defaults)
+{
+	struct config cfg;
+	char err[CONFIG_ERR_MAX];
+	char *envp[] = { NULL };
+
+	cr_assert(eq(int, config_load(&cfg, envp, err, sizeof(err)), 0));
+	cr_assert(eq(str, cfg.stack, "kernel"));
+	cr_assert(eq(int, cfg.log_level, LOGL_WARN));
+	cr_assert(eq(str, cfg.log_file, ""));
+	cr_assert(eq(str, cfg.conf_path, ""));
+}
+
+Test(config, env_overrides_file)
+{
+	char path[64], conf[96], err[CONFIG_ERR_MAX];
+	const char *text = "log = info\nlog_file = /tmp/from-file.log\n";
+	struct config cfg;
+
+	test_write_tmp(path, sizeof(path), text, strlen(text));
+	snprintf(conf, sizeof(conf), "SOCKSHIFT_CONF=%s", path);
+	char *envp[] = { conf, "SOCKSHIFT_LOG=debug", NULL };
+	int r = config_load(&cfg, envp, err, sizeof(err));
+	unlink(path);
+	cr_assert(eq(int, r, 0), "%s", err);
+	cr_assert(eq(int, cfg.log_level, LOGL_DEBUG));              /* env wins */
+	cr_assert(eq(str, cfg.log_file, "/tmp/from-file.log"));     /* file value kept */
+	cr_assert(eq(str, cfg.conf_path, path));
+	cr_assert(eq(str, cfg.log_file, "/tmp/from-file.log"));
+}
+
+Test(config, quoted_value_keeps_spaces)
+{
+	char path[64], err[CONFIG_ERR_MAX];
+	const char *text = "log_file = \" /tmp/a b \"\n";
+	struct config cfg;
+
+	test_write_tmp(path, sizeof(path), text, strlen(text));
+	config_defaults(&cfg);
+	cr_assert(eq(int, config_load_file(&cfg, path, err, sizeof(err)), 0), "%s", err);
+	unlink(path);
+	cr_assert(eq(str, cfg.log_file, " /tmp/a b "));
+}
+
+Test(config, overlong_line)
+{
+	char path[64], err[CONFIG_ERR_MAX];
+	size_t n = CONFIG_LINE_MAX + 10;
+	char *text = malloc(n + 1);
+	struct config cfg;
+
+	memset(text, 'x', n);
+	memcpy(text, "log_file = /", 12);
+	text[n] = '\0';
+	test_write_tmp(path, sizeof(path), text, n);
+	free(text);
+	config_defaults(&cfg);
+	cr_assert(eq(int, config_load_file(&cfg, path, err, sizeof(err)), -E2BIG));
+	unlink(path);
+	cr_assert(strstr(err, ":1: line longer than 4096 bytes") != NULL, "%s", err);
+}
+
+Test(config, value_too_long_for_field)
+{
+	char path[64], err[CONFIG_ERR_MAX];
+	char text[CONFIG_LINE_MAX];
+	struct config cfg;
+
+	/* A stack spec longer than the field holds is refused, not truncated. */
+	snprintf(text, sizeof(text), "stack = kernel%0300d\n", 0);
+	test_write_tmp(path, sizeof(path), text, strlen(text));
+	config_defaults(&cfg);
+	cr_assert(lt(int, config_load_file(&cfg, path, err, sizeof(err)), 0));
+	unlink(path);
+	cr_assert(strstr(err, "stack:") != NULL, "%s", err);
+}
+
+Test(config, nul_byte_rejected)
+{
+	char path[64], err[CONFIG_ERR_MAX];
+	struct config cfg;
+
+	test_write_tmp(path, sizeof(path), "log = info\n\0\n", 13);
+	config_defaults(&cfg);
+	cr_assert(eq(int, config_load_file(&cfg, path, err, sizeof(err)), -EINVAL));
+	unlink(path);
+	cr_assert(strstr(err, "contains a NUL byte") != NULL, "%s", err);
+}
+
+Test(config, unreadable_file)
+{
+	char path[64], err[CONFIG_ERR_MAX];
+	struct config cfg;
+
+	if (geteuid() == 0)
+		cr_skip_test("running as root: file permissions do not stop root from reading");
+	test_write_tmp(path, sizeof(path), "log = info\n", 11);
+	chmod(path, 0);
+	config_defaults(&cfg);
+	cr_assert(eq(int, config_load_file(&cfg, path, err, sizeof(err)), -EACCES));
+	unlink(path);
+	cr_assert(strstr(err, "Permission denied (EACCES)") != NULL, "%s", err);
+}
+
+Test(config, directory_is_refused)
+{
+	char err[CONFIG_ERR_MAX];
+	struct config cfg;
+
+	/* A directory opens but is not a regular file. */
+	config_defaults(&cfg);
+	int r = config_load_file(&cfg, "/", err, sizeof(err));
+	cr_assert(lt(int, r, 0));
+	cr_assert(strstr(err, "'/' is not a regular file") != NULL, "%s", err);
+}
+
+Test(config, failure_leaves_config_unchanged)
+{
+	char path[64], err[CONFIG_ERR_MAX];
+	const char *text = "log = debug\nlog_file = /tmp/y\nbogus = 1\n";
+	struct config cfg, before;
+
+	test_write_tmp(path, sizeof(path), text, strlen(text));
+	config_defaults(&cfg);
+	before = cfg;
+	cr_assert(lt(int, config_load_file(&cfg, path, err, sizeof(err)), 0));
+	unlink(path);
+	cr_assert(eq(int, memcmp(&cfg, &before, sizeof(cfg)), 0), "a failed load changed the config");
+}
