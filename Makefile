@@ -26,7 +26,7 @@ CC           ?= cc
 CLANG        ?= clang
 PROTOC_C     ?= protoc-c
 
-B := build
+B ?= build
 ifeq ($(V),1)
 Q :=
 else
@@ -56,6 +56,10 @@ ifneq ($(SANITIZER),)
 SAN_FLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer
 BASE_CFLAGS += $(SAN_FLAGS)
 LDFLAGS += $(SAN_FLAGS)
+endif
+# An ASan-built shim only loads after the ASan runtime: `sockshift run` preloads it first.
+ifeq ($(SANITIZER),address)
+CPPFLAGS += -DSOCKSHIFT_PRELOAD_FIRST='"$(shell $(CC) -print-file-name=libasan.so)"'
 endif
 
 CORE_SRC  := $(sort $(wildcard core/*.c))

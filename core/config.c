@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "rawsys.h"
 #include "stack.h"
 
 #define CONFIG_KEYS_MAX 32
@@ -225,7 +226,7 @@ static int read_file(const char *path, char **out, size_t *outlen, char *err, si
 		len += (size_t)n;
 	}
 	buf[len] = '\0';
-	close(fd);
+	rawsys1(SYS_close, fd); /* not close(): the shim's hook would re-enter its own init */
 	*out = buf;
 	*outlen = len;
 	return 0;
@@ -233,7 +234,7 @@ static int read_file(const char *path, char **out, size_t *outlen, char *err, si
 err_free:
 	free(buf);
 err_close:
-	close(fd);
+	rawsys1(SYS_close, fd); /* not close(): the shim's hook would re-enter its own init */
 	return r;
 }
 

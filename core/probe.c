@@ -243,30 +243,33 @@ static int tc_run(char *detail, size_t len)
 		return r;
 	}
 	/* The facts file: some kernels have tc but no gact (drop) action. Ask for one. */
-	struct {
+	/* RTM_NEWACTION { TCA_ACT_TAB { 1 { KIND "gact", OPTIONS { PARMS } } } }, built by hand. */
+	union {
 		struct nlmsghdr h;
-		struct tcamsg t;
-		char attrs[256];
+		char buf[512];
 	} a = { 0 };
-	a.h.nlmsg_len = NLMSG_LENGTH(sizeof(a.t));
+	struct tcamsg *t = NLMSG_DATA(&a.h);
+	struct rtattr *tab, *prio, *opts;
+	struct { unsigned index, capab; int action, refcnt, bindcnt; } parms = { 0, 0, 2 /* TC_ACT_SHOT */, 0, 0 };
+
+	a.h.nlmsg_len = NLMSG_LENGTH(sizeof(*t));
 	a.h.nlmsg_type = RTM_NEWACTION;
 	a.h.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-	a.t.tca_family = AF_UNSPEC;
-	struct rtattr *tab = (void *)((char *)&a.h + NLMSG_ALIGN(a.h.nlmsg_len));
+	t->tca_family = AF_UNSPEC;
+	tab = (void *)(a.buf + NLMSG_ALIGN(a.h.nlmsg_len));
 	tab->rta_type = TCA_ACT_TAB;
 	a.h.nlmsg_len = NLMSG_ALIGN(a.h.nlmsg_len) + RTA_LENGTH(0);
-	struct rtattr *prio = (void *)((char *)&a.h + NLMSG_ALIGN(a.h.nlmsg_len));
+	prio = (void *)(a.buf + NLMSG_ALIGN(a.h.nlmsg_len));
 	prio->rta_type = 1;
 	a.h.nlmsg_len = NLMSG_ALIGN(a.h.nlmsg_len) + RTA_LENGTH(0);
 	rta_add(&a.h, 1 /* TCA_ACT_KIND */, "gact", sizeof("gact"));
-	struct { unsigned index, capab; int action, refcnt, bindcnt; } parms = { 0, 0, 2 /* TC_ACT_SHOT */, 0, 0 };
-	struct rtattr *opts = (void *)((char *)&a.h + NLMSG_ALIGN(a.h.nlmsg_len));
+	opts = (void *)(a.buf + NLMSG_ALIGN(a.h.nlmsg_len));
 	opts->rta_type = 2; /* TCA_ACT_OPTIONS */
 	a.h.nlmsg_len = NLMSG_ALIGN(a.h.nlmsg_len) + RTA_LENGTH(0);
 	rta_add(&a.h, 2 /* TCA_GACT_PARMS */, &parms, sizeof(parms));
-	opts->rta_len = (unsigned short)((char *)&a.h + a.h.nlmsg_len - (char *)opts);
-	prio->rta_len = (unsigned short)((char *)&a.h + a.h.nlmsg_len - (char *)prio);
-	tab->rta_len = (unsigned short)((char *)&a.h + a.h.nlmsg_len - (char *)tab);
+	opts->rta_len = (unsigned short)(a.buf + a.h.nlmsg_len - (char *)opts);
+	prio->rta_len = (unsigned short)(a.buf + a.h.nlmsg_len - (char *)prio);
+	tab->rta_len = (unsigned short)(a.buf + a.h.nlmsg_len - (char *)tab);
 	int g = rtnl_request(&a.h);
 	log_fmt(detail, len, "clsact qdisc works; gact drop action %s%s", g == 0 ? "works" : "missing (",
 		g == 0 ? "" : log_errname(g));

@@ -36,6 +36,21 @@ static void set(const char *name, const char *value)
 		util_die(EXIT_OPFAIL, "cannot set %s: %s", name, strerror(errno));
 }
 
+/* Paths become absolute, so children that change directory still find the same files. */
+static void set_path(const char *name, const char *value)
+{
+	char cwd[PATH_MAX], *abs;
+
+	if (value[0] == '/' || !value[0] || !getcwd(cwd, sizeof(cwd))) {
+		set(name, value);
+		return;
+	}
+	if (asprintf(&abs, "%s/%s", cwd, value) < 0)
+		util_die(EXIT_OPFAIL, "out of memory");
+	set(name, abs);
+	free(abs);
+}
+
 /* Prepends the shim to LD_PRELOAD unless it is already there. */
 static void add_preload(const char *shim)
 {
@@ -69,9 +84,9 @@ int cmd_run(int argc, char **argv)
 		if ((v = util_opt_value(argc, argv, &i, "--stack")))
 			set("SOCKSHIFT_STACK", v);
 		else if ((v = util_opt_value(argc, argv, &i, "--conf")))
-			set("SOCKSHIFT_CONF", v);
+			set_path("SOCKSHIFT_CONF", v);
 		else if ((v = util_opt_value(argc, argv, &i, "--log-file")))
-			set("SOCKSHIFT_LOG_FILE", v);
+			set_path("SOCKSHIFT_LOG_FILE", v);
 		else if ((v = util_opt_value(argc, argv, &i, "--log")))
 			set("SOCKSHIFT_LOG", v);
 		else if (argv[i][0] == '-') {
@@ -92,6 +107,9 @@ int cmd_run(int argc, char **argv)
 		util_die(EXIT_OPFAIL, "cannot find libsockshift.so next to this program or in %s",
 			 SOCKSHIFT_LIBDIR);
 	add_preload(shim);
+#ifdef SOCKSHIFT_PRELOAD_FIRST
+	add_preload(SOCKSHIFT_PRELOAD_FIRST);
+#endif
 	execvp(argv[i], argv + i);
 	int e = errno;
 	util_warn("cannot run '%s': %s", argv[i], strerror(e));

@@ -9,6 +9,7 @@
 static const struct cmd cmds[] = {
 	{ "run",   "run a program with its sockets under sockshift", cmd_run },
 	{ "check", "report which kernel features this machine offers", cmd_check },
+	{ "show",  "decode checkpoint images for people (or --json for scripts)", cmd_show },
 	{ 0 }
 };
 

@@ -25,6 +25,7 @@ struct cmd {
 /* The subcommands, one file each. */
 int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_show(int argc, char **argv);
 
 extern const char *util_prog;
 
