@@ -310,8 +310,11 @@ static int check_unknown_env(char *const *envp, char *err, size_t errlen)
 		log_fmt(name, sizeof(name), "%.*s", (int)len, e);
 		if (config_env_is_internal(name))
 			continue;
-		log_fmt(err, errlen, "%s: unknown variable (known: SOCKSHIFT_STACK, SOCKSHIFT_CONF, "
-			"SOCKSHIFT_LOG, SOCKSHIFT_LOG_FILE)", name);
+		char known[512];
+		size_t n = 0;
+		for (const struct config_key *k = config_keys; k->env; k++)
+			n += log_fmt(known + n, sizeof(known) - n, "%s%s", n ? ", " : "", k->env);
+		log_fmt(err, errlen, "%s: unknown variable (known: %s)", name, known);
 		return -EINVAL;
 	}
 	return 0;

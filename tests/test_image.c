@@ -126,7 +126,7 @@ Test(image, dir_round_trip)
 	cr_assert(eq(u32, st.st_mode & 07777, 0700u), "checkpoint dir is 0700");
 	d = opendir(dir);
 	while ((e = readdir(d))) {
-		char p[256];
+		char p[512];
 
 		if (e->d_name[0] == '.')
 			continue;
