@@ -40,6 +40,7 @@ wait_port() {
 
 need_built() {
 	[ -f "$LIB" ] || fail "$LIB is not built (run make tests-build)"
+	have_launcher || fail "$SOCKSHIFT is not built or does not know 'run' (run make tests-build)"
 	for h in "$@"; do
 		[ -x "$HELPERS/$h" ] || fail "helper $HELPERS/$h is not built (run make tests-build)"
 	done
@@ -51,15 +52,22 @@ have_launcher() {
 }
 
 # shim_run LOGFILE CMD ARGS...: CMD under the shim at debug level, logging to LOGFILE,
-# through the real launcher (sockshift run) when it is built, else LD_PRELOAD directly.
+# through the real launcher (sockshift run), as users run programs. A program that hangs
+# (a shim deadlocked at start) is stopped after RUN_TIMEOUT seconds (status 124).
+RUN_TIMEOUT=${RUN_TIMEOUT:-60}
 shim_run() {
 	_log=$1
 	shift
-	if have_launcher; then
-		SOCKSHIFT_LOG_FILE=$_log "$SOCKSHIFT" run --log debug -- "$@"
-	else
-		LD_PRELOAD=$LIB SOCKSHIFT_LOG=debug SOCKSHIFT_LOG_FILE=$_log "$@"
-	fi
+	timeout -k 5 "$RUN_TIMEOUT" "$SOCKSHIFT" run --log debug --log-file "$_log" -- "$@"
+}
+
+# shim_exec LOGFILE CMD ARGS...: like shim_run but replaces the shell; for background
+# servers (`bg shim_exec LOG server ...`), so the pid bg records is the program's own and
+# cleanup stops the program, not just a subshell.
+shim_exec() {
+	_log=$1
+	shift
+	exec "$SOCKSHIFT" run --log debug --log-file "$_log" -- "$@"
 }
 
 # preload_run LOGFILE CMD ARGS...: the same with LD_PRELOAD set by hand (what users of the
@@ -67,7 +75,7 @@ shim_run() {
 preload_run() {
 	_log=$1
 	shift
-	LD_PRELOAD=$LIB SOCKSHIFT_LOG=debug SOCKSHIFT_LOG_FILE=$_log "$@"
+	timeout -k 5 "$RUN_TIMEOUT" env LD_PRELOAD="$LIB" SOCKSHIFT_LOG=debug SOCKSHIFT_LOG_FILE="$_log" "$@"
 }
 
 # ---- checking shim logs -----------------------------------------------------------------

@@ -1,0 +1,198 @@
+/*
+ * netbench — loopback TCP micro-benchmarks for the shim's data path.
+ *
+ *   netbench pingpong SECONDS SIZE    round trips of SIZE-byte request/response; prints
+ *                                     "pingpong SIZE RTT_PER_SEC"
+ *   netbench bulk MIB CHUNK           MIB MiB sent in CHUNK-byte send() calls and read with
+ *                                     recv(); prints "bulk CHUNK MB_PER_SEC" (MB = 10^6 B)
+ *   netbench calls N                  N non-blocking recv() calls on an empty connected
+ *                                     socket (each returns EAGAIN): the cost of one trip
+ *                                     through the hook and the kernel; prints "calls NS_PER_CALL"
+ *
+ * The program forks: the child is the server, the parent the client, so under the shim
+ * both ends pay for the hooks. Data moves with send()/recv() (hooked calls) only.
+ * Nothing here knows about sockshift: run it natively and under the shim and compare.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(1);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int recv_exact(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = recv(fd, buf + got, len - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+static int send_exact(int fd, const char *buf, size_t len)
+{
+	size_t sent = 0;
+
+	while (sent < len) {
+		ssize_t n = send(fd, buf + sent, len - sent, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		sent += (size_t)n;
+	}
+	return 0;
+}
+
+/* Connected pair: returns the client fd; *srv_fd is the accepted one (for the child). */
+static int make_pair(int *srv_fd)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int one = 1;
+	int l = socket(AF_INET, SOCK_STREAM, 0), c;
+
+	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 1) < 0 ||
+	    getsockname(l, (struct sockaddr *)&sa, &len) < 0)
+		die("listen");
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	if (c < 0 || connect(c, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("connect");
+	*srv_fd = accept(l, NULL, NULL);
+	if (*srv_fd < 0)
+		die("accept");
+	close(l);
+	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(*srv_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return c;
+}
+
+static int pingpong(double secs, size_t size)
+{
+	char buf[65536];
+	int s, c = make_pair(&s);
+	pid_t pid;
+
+	if (size < 1 || size > sizeof(buf))
+		return fprintf(stderr, "SIZE must be 1..65536\n"), 2;
+	memset(buf, 'p', size);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		close(c);
+		while (recv_exact(s, buf, size) == 0)
+			if (send_exact(s, buf, size) < 0)
+				break;
+		_exit(0);
+	}
+	close(s);
+	/* warm up, then measure */
+	for (int i = 0; i < 1000; i++)
+		if (send_exact(c, buf, size) < 0 || recv_exact(c, buf, size) < 0)
+			die("warm-up");
+	long n = 0;
+	double t0 = now(), t = t0;
+	while (t - t0 < secs) {
+		for (int i = 0; i < 256; i++)
+			if (send_exact(c, buf, size) < 0 || recv_exact(c, buf, size) < 0)
+				die("pingpong");
+		n += 256;
+		t = now();
+	}
+	close(c);
+	waitpid(pid, NULL, 0);
+	printf("pingpong %zu %.0f\n", size, (double)n / (t - t0));
+	return 0;
+}
+
+static int bulk(long mib, size_t chunk)
+{
+	static char buf[1 << 20];
+	int s, c = make_pair(&s);
+	long total = mib << 20;
+	pid_t pid;
+
+	if (chunk < 1 || chunk > sizeof(buf))
+		return fprintf(stderr, "CHUNK must be 1..1048576\n"), 2;
+	memset(buf, 'b', sizeof(buf));
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		long got = 0;
+		ssize_t n;
+		close(c);
+		while ((n = recv(s, buf, chunk, 0)) > 0)
+			got += n;
+		char ack = got == total ? 'k' : 'x';
+		send_exact(s, &ack, 1);
+		_exit(0);
+	}
+	close(s);
+	double t0 = now();
+	for (long sent = 0; sent < total; sent += (long)chunk)
+		if (send_exact(c, buf, (size_t)(total - sent < (long)chunk ? total - sent : (long)chunk)) < 0)
+			die("bulk send");
+	shutdown(c, SHUT_WR);
+	char ack = 0;
+	if (recv(c, &ack, 1, 0) != 1 || ack != 'k')
+		return fprintf(stderr, "bulk: the receiver did not get every byte\n"), 1;
+	double t = now() - t0;
+	close(c);
+	waitpid(pid, NULL, 0);
+	printf("bulk %zu %.1f\n", chunk, (double)total / t / 1e6);
+	return 0;
+}
+
+static int calls(long n)
+{
+	char b;
+	int s, c = make_pair(&s);
+
+	double t0 = now();
+	for (long i = 0; i < n; i++)
+		if (recv(c, &b, 1, MSG_DONTWAIT) != -1 || errno != EAGAIN)
+			die("recv on an empty socket");
+	double t = now() - t0;
+	close(c), close(s);
+	printf("calls %.1f\n", t * 1e9 / (double)n);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "calls"))
+		return calls(atol(argv[2]));
+	if (argc == 4 && !strcmp(argv[1], "pingpong"))
+		return pingpong(atof(argv[2]), (size_t)atol(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "bulk"))
+		return bulk(atol(argv[2]), (size_t)atol(argv[3]));
+	fprintf(stderr, "usage: netbench pingpong SECONDS SIZE | bulk MIB CHUNK | calls N\n");
+	return 2;
+}
