@@ -37,9 +37,13 @@ endif
 # installs whichever are missing.
 DEB_PKGS := build-essential pkg-config libprotobuf-c-dev protobuf-c-compiler \
 	libnl-route-3-dev libcapstone-dev libcriterion-dev libnftables-dev \
-	criu python3 python3-protobuf curl socat iproute2 clang
+	criu python3 python3-protobuf curl socat iproute2 clang \
+	libvdestack-dev vdeplug \
+	qemu-system-x86 busybox-static \
+	redis-server redis-tools
+# (the vsock VM test also fetches Debian's kernel .deb with apt-get download; tests/vm/)
 
-PKGS     := libprotobuf-c libnl-route-3.0 libnftables
+PKGS     := libprotobuf-c libnl-route-3.0 libnftables capstone
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CRIT_CFLAGS := $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
@@ -77,6 +81,8 @@ HELP_SRC  := $(sort $(wildcard tests/helpers/*.c))
 HELP_BIN  := $(patsubst tests/helpers/%.c,$(B)/tests/helpers/%,$(HELP_SRC))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
+PLUGIN_SRC := $(sort $(wildcard core/plugins/ioth_*.c))
+PLUGIN_LIB := $(patsubst core/plugins/ioth_%.c,$(B)/lib/ioth/ioth_%-r.so,$(PLUGIN_SRC))
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 
@@ -85,7 +91,7 @@ SHIM_LIB := $(B)/lib/libsockshift.so
 TOOL_BIN := $(B)/bin/sockshift
 
 .PHONY: all deps test check demo bench fuzz install uninstall clean tests-build
-all: $(SHIM_LIB) $(TOOL_BIN)
+all: $(SHIM_LIB) $(TOOL_BIN) $(PLUGIN_LIB)
 
 $(B)/gen/%.pb-c.c $(B)/gen/%.pb-c.h: core/proto/%.proto
 	@mkdir -p $(@D)
@@ -116,6 +122,17 @@ $(SHIM_LIB): $(SHIM_OBJ) $(CORE_LIB) shim/shim.map
 	$(Q)$(CC) -shared $(LDFLAGS) -Wl,--version-script=shim/shim.map -Wl,-z,now -Wl,-z,nodelete \
 		-o $@ $(SHIM_OBJ) $(CORE_LIB) $(LDLIBS_ALL)
 
+# The plain libvdestack build of netbench (bench/stack.sh's baseline).
+$(B)/bench/stack_vdenative: LDLIBS_ALL += -lvdestack
+
+# libioth plug-ins: core/plugins/ioth_NAME.c -> $(B)/lib/ioth/ioth_NAME-r.so, next to the shim,
+# where the plug-in loader looks (core/stack_plugin.c); PLUGIN_LIBS_NAME are its libraries.
+PLUGIN_LIBS_vdestack := -lvdestack
+$(B)/lib/ioth/ioth_%-r.so: core/plugins/ioth_%.c core/plugins/ioth_abi.h
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) -shared $(CPPFLAGS) $(BASE_CFLAGS) -Wno-missing-prototypes $(CFLAGS) $(LDFLAGS) -o $@ $< $(PLUGIN_LIBS_$*)
+
 $(TOOL_BIN): $(TOOL_OBJ) $(CORE_LIB)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
@@ -131,6 +148,11 @@ $(B)/tests/test_%: tests/test_%.c $(CORE_LIB) tests/test_util.h
 $(B)/tests/helpers/%_fortify: tests/helpers/%_fortify.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) -O2 -D_FORTIFY_SOURCE=2 -Wall $(SAN_FLAGS) -o $@ $< -lpthread
+# The CRIU client helper links Debian's libcriu (pkg-config criu), nothing of ours.
+$(B)/tests/helpers/rpc_libcriu: tests/helpers/rpc_libcriu.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) -O2 -Wall $(SAN_FLAGS) $(shell $(PKG_CONFIG) --cflags criu 2>/dev/null) -o $@ $< \
+		$(shell $(PKG_CONFIG) --libs criu 2>/dev/null)
 $(B)/tests/helpers/%: tests/helpers/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) -O2 -Wall -D_GNU_SOURCE -Icore $(SAN_FLAGS) -o $@ $< -lpthread
@@ -171,6 +193,8 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(TOOL_BIN) $(DESTDIR)$(BINDIR)/sockshift
 	install -m 0755 $(SHIM_LIB) $(DESTDIR)$(LIBDIR)/libsockshift.so
+	install -d $(DESTDIR)$(LIBDIR)/ioth
+	$(if $(PLUGIN_LIB),install -m 0755 $(PLUGIN_LIB) $(DESTDIR)$(LIBDIR)/ioth/)
 	install -m 0644 tools/sockshift.1 $(DESTDIR)$(MANDIR)/man1/sockshift.1
 	install -m 0644 conf/sockshift.conf README.md $(DESTDIR)$(DOCDIR)/
 

@@ -5,12 +5,19 @@
  *
  * Reports microseconds per connection (median of R rounds) for:
  *   save floor     the kernel calls of a save, done directly into pre-faulted buffers
- *   save           repair_pause + repair_save, queue buffers from one pre-faulted arena
+ *   opts read      repair_opts_read, which core/checkpoint.c does before the freeze
+ *   save           the pause of a checkpoint (core/checkpoint.c save_one): repair_pause_as with
+ *                  the family and SO_REUSEADDR read before the freeze, repair_set_addr,
+ *                  REPAIR_SAVE_NO_SOCKOPTS, repair_save; queue buffers from a pre-faulted arena
  *   save fresh     the same with the engine's own malloc'd buffers (first-touch page faults)
  *   restore floor  the kernel calls of a restore, done directly
- *   restore        socket + repair_pause + set_addr/queue + repair_restore + repair_resume
+ *   restore        socket + repair_pause_as + set_addr/queue + repair_restore + repair_resume
+ *                  (floor and engine restores alternate connection by connection, the order
+ *                  swapped in a second batch, so both run under the same conditions)
  *
- * usage: repair [-l] [-r rounds] N...   (-l: save with REPAIR_SAVE_NO_SOCKOPTS; needs root)
+ * usage: repair [-a] [-r rounds] N...   (needs root)
+ *   -a: "save" is the plain API instead: repair_pause + repair_save reading the options in the
+ *       pause (no opts read column)
  */
 #include <signal.h>
 #include <sys/mman.h>
@@ -172,6 +179,39 @@ static int floor_restore(const struct saved *s)
 	return fd;
 }
 
+/*
+ * Restore the n saved connections, alternating the floor and the engine (parity picks which
+ * goes first), so both see the same conditions (the RCU work of the sockets just closed, cache
+ * and scheduler noise). Adds floor time, engine time, floor count, engine count to t[0..3].
+ */
+static void restore_mixed(int n, struct saved *sv, int *nfd, int parity, double *t)
+{
+	for (int i = 0; i < n; i++) {
+		struct repair_sk *sk;
+		double t0 = fx_now_us();
+
+		if (((i + parity) & 1) == 1) {
+			if ((nfd[i] = floor_restore(&sv[i])) < 0)
+				die("floor restore");
+			t[0] += fx_now_us() - t0;
+			t[2]++;
+			continue;
+		}
+		nfd[i] = socket(AF_INET, SOCK_STREAM, 0);
+		if (nfd[i] < 0 || repair_pause_as(nfd[i], AF_INET, 0, &sk))
+			die("restore socket");
+		repair_set_addr(sk, REPAIR_SELF, &sv[i].self, 0);
+		repair_set_addr(sk, REPAIR_PEER, &sv[i].peer, 0);
+		repair_set_queue(sk, REPAIR_RECVQ, sv[i].inq, sv[i].d.inq_len, REPAIR_TAKE);
+		repair_set_queue(sk, REPAIR_SENDQ, sv[i].outq, sv[i].d.outq_len, REPAIR_TAKE);
+		sv[i].inq = sv[i].outq = NULL;   /* the engine frees them */
+		if (repair_restore(sk, &sv[i].d, sizeof(sv[i].d)) || repair_resume(sk))
+			die("restore");
+		t[1] += fx_now_us() - t0;
+		t[3]++;
+	}
+}
+
 static void *arena(size_t n)
 {
 	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
@@ -199,14 +239,75 @@ static void silent_close_all(int *fds, int n)
 	}
 }
 
-/* One round at size n: returns per-connection microseconds in r[0..4]. */
-static int lean;
+/* One round at size n: returns per-connection microseconds in r[0..5]. */
+static int plain;
+
+/* One engine save of fds[i] into sv[i]; the checkpoint's way unless -a. */
+static void save_engine(int fd, struct saved *sv, const struct repair_opts *o, char *qin,
+			char *qout, size_t slot)
+{
+	struct repair_sk *sk;
+	int err = plain ? repair_pause(fd, &sk) : repair_pause_as(fd, AF_INET, o->reuseaddr, &sk);
+
+	if (err)
+		die("pause");
+	if (!plain) {
+		repair_set_addr(sk, REPAIR_SELF, &sv->self, 0);
+		repair_set_addr(sk, REPAIR_PEER, &sv->peer, 0);
+		repair_set_save_flags(sk, REPAIR_SAVE_NO_SOCKOPTS);
+	}
+	if (qin) {
+		repair_set_queue_buf(sk, REPAIR_RECVQ, qin, slot);
+		repair_set_queue_buf(sk, REPAIR_SENDQ, qout, slot);
+	}
+	if (repair_save(sk, &sv->d, sizeof(sv->d)))
+		die("save");
+	if (!plain)
+		sv->d.opts = *o;
+	repair_get_addr(sk, REPAIR_SELF, &sv->self);
+	repair_get_addr(sk, REPAIR_PEER, &sv->peer);
+	if (!qin) {
+		void *b;
+		size_t l;
+
+		repair_get_queue(sk, REPAIR_RECVQ, &b, &l, REPAIR_TAKE);
+		sv->inq = b;
+		repair_get_queue(sk, REPAIR_SENDQ, &b, &l, REPAIR_TAKE);
+		sv->outq = b;
+	}
+	repair_release(sk);
+}
+
+/* What a checkpoint knows before the freeze: addresses (untimed), options (timed apart). */
+static double pre_freeze(int *fds, int n, struct saved *sv, struct repair_opts *op)
+{
+	double t0;
+	int off = TCP_REPAIR_OFF_NO_WP;
+
+	for (int i = 0; i < n; i++) {
+		socklen_t l = sizeof(sv[i].self);
+
+		/* the floor pass left it paused: give it back as a program would have it */
+		setsockopt(fds[i], IPPROTO_TCP, TCP_REPAIR, &off, sizeof(off));
+
+		getsockname(fds[i], &sv[i].self.sa, &l);
+		l = sizeof(sv[i].peer);
+		getpeername(fds[i], &sv[i].peer.sa, &l);
+	}
+	t0 = fx_now_us();
+	for (int i = 0; i < n && !plain; i++)
+		if (repair_opts_read(fds[i], &op[i], sizeof(op[i])))
+			die("opts read");
+	return (fx_now_us() - t0) / n;
+}
 
 static void round_n(int n, double *r)
 {
 	static const size_t slot = QB + 4096;
 	int *fds = calloc(n, sizeof(int)), *nfd = calloc(n, sizeof(int));
 	struct saved *sv = calloc(n, sizeof(*sv));
+	struct repair_opts *op = calloc(n, sizeof(*op));
+	double rt[4] = { 0, 0, 0, 0 };
 	char *ar = arena((size_t)n * 2 * slot);
 	struct netlock *nl = NULL;
 	uint16_t port = 0;
@@ -214,7 +315,7 @@ static void round_n(int n, double *r)
 	int lfd = fx_listen(FAM4, 0, &port);
 	pid_t pid;
 
-	/* batch A: floor save, then the engine (arena), then restore with the engine */
+	/* batch A: floor save, the engine (arena, then fresh), then restore: half floor, half engine */
 	pid = setup(lfd, port, n, fds, &nl);
 	/* one untimed pass first: the first touch of each socket's queues is not the interface */
 	for (int i = 0; i < n; i++)
@@ -225,83 +326,36 @@ static void round_n(int n, double *r)
 		if (floor_save(fds[i], ar + (size_t)i * 2 * slot, ar + (size_t)i * 2 * slot + slot))
 			die("floor save");
 	r[0] = (fx_now_us() - t0) / n;
+	r[5] = pre_freeze(fds, n, sv, op);
 	t0 = fx_now_us();
-	for (int i = 0; i < n; i++) {
-		struct repair_sk *sk;
-
-		if (repair_pause(fds[i], &sk))
-			die("pause");
-		if (lean)
-			repair_set_save_flags(sk, REPAIR_SAVE_NO_SOCKOPTS);
-		repair_set_queue_buf(sk, REPAIR_RECVQ, ar + (size_t)i * 2 * slot, slot);
-		repair_set_queue_buf(sk, REPAIR_SENDQ, ar + (size_t)i * 2 * slot + slot, slot);
-		if (repair_save(sk, &sv[i].d, sizeof(sv[i].d)))
-			die("save");
-		repair_get_addr(sk, REPAIR_SELF, &sv[i].self);
-		repair_get_addr(sk, REPAIR_PEER, &sv[i].peer);
-		repair_release(sk);
-	}
+	for (int i = 0; i < n; i++)
+		save_engine(fds[i], &sv[i], &op[i], ar + (size_t)i * 2 * slot,
+			    ar + (size_t)i * 2 * slot + slot, slot);
 	r[1] = (fx_now_us() - t0) / n;
 	t0 = fx_now_us();
-	for (int i = 0; i < n; i++) {
-		struct repair_sk *sk;
-		struct repair_data d;
-		void *b;
-		size_t l;
-
-		if (repair_pause(fds[i], &sk) || repair_save(sk, &d, sizeof(d)))
-			die("save fresh");
-		repair_get_queue(sk, REPAIR_RECVQ, &b, &l, REPAIR_TAKE);
-		sv[i].inq = b;
-		repair_get_queue(sk, REPAIR_SENDQ, &b, &l, REPAIR_TAKE);
-		sv[i].outq = b;
-		repair_release(sk);
-	}
+	for (int i = 0; i < n; i++)
+		save_engine(fds[i], &sv[i], &op[i], NULL, NULL, 0);
 	r[2] = (fx_now_us() - t0) / n;
 	silent_close_all(fds, n);
-	t0 = fx_now_us();
-	for (int i = 0; i < n; i++) {
-		struct repair_sk *sk;
-
-		nfd[i] = socket(AF_INET, SOCK_STREAM, 0);
-		if (nfd[i] < 0 || repair_pause(nfd[i], &sk))
-			die("restore socket");
-		repair_set_addr(sk, REPAIR_SELF, &sv[i].self, 0);
-		repair_set_addr(sk, REPAIR_PEER, &sv[i].peer, 0);
-		repair_set_queue(sk, REPAIR_RECVQ, sv[i].inq, sv[i].d.inq_len, REPAIR_TAKE);
-		repair_set_queue(sk, REPAIR_SENDQ, sv[i].outq, sv[i].d.outq_len, REPAIR_TAKE);
-		if (repair_restore(sk, &sv[i].d, sizeof(sv[i].d)) || repair_resume(sk))
-			die("restore");
-	}
-	r[4] = (fx_now_us() - t0) / n;
+	restore_mixed(n, sv, nfd, 0, rt);
 	silent_close_all(nfd, n);
+	for (int i = 0; i < n; i++) {
+		free(sv[i].inq);    /* the floor's half; the engine freed its own */
+		free(sv[i].outq);
+	}
 	netlock_destroy(nl);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 
-	/* batch B: save with the engine, restore through the floor */
+	/* batch B: the same save, the restores with the other parity */
 	pid = setup(lfd, port, n, fds, &nl);
-	for (int i = 0; i < n; i++) {
-		struct repair_sk *sk;
-		void *b;
-		size_t l;
-
-		if (repair_pause(fds[i], &sk) || repair_save(sk, &sv[i].d, sizeof(sv[i].d)))
-			die("save B");
-		repair_get_addr(sk, REPAIR_SELF, &sv[i].self);
-		repair_get_addr(sk, REPAIR_PEER, &sv[i].peer);
-		repair_get_queue(sk, REPAIR_RECVQ, &b, &l, REPAIR_TAKE);
-		sv[i].inq = b;
-		repair_get_queue(sk, REPAIR_SENDQ, &b, &l, REPAIR_TAKE);
-		sv[i].outq = b;
-		repair_release(sk);
-	}
-	silent_close_all(fds, n);
-	t0 = fx_now_us();
+	pre_freeze(fds, n, sv, op);
 	for (int i = 0; i < n; i++)
-		if ((nfd[i] = floor_restore(&sv[i])) < 0)
-			die("floor restore");
-	r[3] = (fx_now_us() - t0) / n;
+		save_engine(fds[i], &sv[i], &op[i], NULL, NULL, 0);
+	silent_close_all(fds, n);
+	restore_mixed(n, sv, nfd, 1, rt);
+	r[3] = rt[0] / rt[2];
+	r[4] = rt[1] / rt[3];
 	silent_close_all(nfd, n);
 	for (int i = 0; i < n; i++) {
 		free(sv[i].inq);
@@ -315,17 +369,18 @@ static void round_n(int n, double *r)
 	free(fds);
 	free(nfd);
 	free(sv);
+	free(op);
 }
 
 int main(int argc, char **argv)
 {
-	static const char *names[5] = { "save floor", "save", "save fresh", "restore floor",
-					"restore" };
+	static const char *names[6] = { "save floor", "save", "save fresh", "restore floor",
+					"restore", "opts read" };
 	int rounds = 3, a = 1;
 	struct rlimit rl;
 
-	if (a < argc && !strcmp(argv[a], "-l")) {
-		lean = 1;   /* "save" without the socket-option getsockopts */
+	if (a < argc && !strcmp(argv[a], "-a")) {
+		plain = 1;   /* "save" with the options read inside the pause */
 		a++;
 	}
 	if (argc > a + 1 && !strcmp(argv[a], "-r")) {
@@ -333,7 +388,7 @@ int main(int argc, char **argv)
 		a += 2;
 	}
 	if (a >= argc) {
-		fprintf(stderr, "usage: %s [-l] [-r rounds] N...\n", argv[0]);
+		fprintf(stderr, "usage: %s [-a] [-r rounds] N...\n", argv[0]);
 		return 2;
 	}
 	getrlimit(RLIMIT_NOFILE, &rl);
@@ -343,17 +398,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench/repair: cannot set up a network namespace (need root)\n");
 		return 77;
 	}
-	printf("%-8s %12s %12s %12s %14s %12s   (us per connection, median of %d; total ms)\n",
-	       "N", names[0], names[1], names[2], names[3], names[4], rounds);
+	printf("%-8s %12s %12s %12s %12s %14s %12s   (us per connection, median of %d; total ms)\n",
+	       "N", names[0], names[5], names[1], names[2], names[3], names[4], rounds);
 	for (; a < argc; a++) {
 		int n = atoi(argv[a]);
-		double r[16][5], med[5];
+		double r[16][6], med[6];
 
 		if (n <= 0 || rounds < 1 || rounds > 16)
 			return 2;
 		for (int k = 0; k < rounds; k++)
 			round_n(n, r[k]);
-		for (int j = 0; j < 5; j++) {
+		for (int j = 0; j < 6; j++) {
 			double col[16];
 
 			for (int k = 0; k < rounds; k++)
@@ -361,10 +416,11 @@ int main(int argc, char **argv)
 			qsort(col, rounds, sizeof(double), cmp_d);
 			med[j] = col[rounds / 2];
 		}
-		printf("%-8d %12.1f %12.1f %12.1f %14.1f %12.1f\n", n, med[0], med[1], med[2], med[3],
-		       med[4]);
-		printf("%-8s %12.1f %12.1f %12.1f %14.1f %12.1f\n", "  total", med[0] * n / 1e3,
-		       med[1] * n / 1e3, med[2] * n / 1e3, med[3] * n / 1e3, med[4] * n / 1e3);
+		printf("%-8d %12.1f %12.1f %12.1f %12.1f %14.1f %12.1f\n", n, med[0], med[5], med[1],
+		       med[2], med[3], med[4]);
+		printf("%-8s %12.1f %12.1f %12.1f %12.1f %14.1f %12.1f\n", "  total", med[0] * n / 1e3,
+		       med[5] * n / 1e3, med[1] * n / 1e3, med[2] * n / 1e3, med[3] * n / 1e3,
+		       med[4] * n / 1e3);
 		fflush(stdout);
 	}
 	return 0;

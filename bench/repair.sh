@@ -5,10 +5,10 @@
 cd "$(dirname "$0")/.." || exit 1
 B=${B:-build}
 out=$B/bench/repair.txt
-echo "== repair engine: save/restore, us per connection (median of 3) =="
+echo "== repair engine: save/restore, us per connection (median of 5) =="
 {
-	echo "# $B/bench/repair -l -r 3 1 100 1000 10000   (save without socket-option capture)"
-	"$B/bench/repair" -l -r 3 1 100 1000 10000 || exit $?
-	echo "# $B/bench/repair -r 3 1 100 1000 10000      (save with socket-option capture)"
-	"$B/bench/repair" -r 3 1 100 1000 10000 || exit $?
+	echo "# $B/bench/repair -r 5 1 100 1000 10000     (save as core/checkpoint.c does it)"
+	"$B/bench/repair" -r 5 1 100 1000 10000 || exit $?
+	echo "# $B/bench/repair -a -r 5 1 100 1000 10000  (save: plain repair_pause + repair_save)"
+	"$B/bench/repair" -a -r 5 1 100 1000 10000 || exit $?
 } | tee "$out"

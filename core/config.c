@@ -7,6 +7,7 @@
  * Parsing works on a private copy of the configuration, committed only on success.
  */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,21 @@
 #include "config.h"
 #include "log.h"
 #include "rawsys.h"
+#include "netconf.h"
+#include "route.h"
 #include "stack.h"
+#include "stack_setup.h"
+#include "vsock.h"
 
 #define CONFIG_KEYS_MAX 32
+
+/* checkpoint settings: parsed in checkpoint_cfg.c */
+int checkpoint_cfg_signal(struct config *cfg, const char *value, char *why, size_t whylen);
+int checkpoint_cfg_images(struct config *cfg, const char *value, char *why, size_t whylen);
+int checkpoint_cfg_on_dump(struct config *cfg, const char *value, char *why, size_t whylen);
+int checkpoint_cfg_restore(struct config *cfg, const char *value, char *why, size_t whylen);
+int checkpoint_cfg_grace(struct config *cfg, const char *value, char *why, size_t whylen);
+int checkpoint_cfg_strict(struct config *cfg, const char *value, char *why, size_t whylen);
 
 static int copy_value(char *dst, size_t size, const char *value, char *why, size_t whylen)
 {
@@ -72,16 +85,122 @@ static int apply_conf(struct config *cfg, const char *value, char *why, size_t w
 	return copy_value(cfg->conf_path, sizeof(cfg->conf_path), value, why, whylen);
 }
 
+static int apply_stacks(struct config *cfg, const char *value, char *why, size_t whylen)
+{
+	struct stack_setup_entry list[STACK_MAX];
+	int n, r = stack_setup_parse_list(value, list, STACK_MAX - 1, &n, why, whylen);
+
+	return r < 0 ? r : copy_value(cfg->stacks, sizeof(cfg->stacks), value, why, whylen);
+}
+
+static int apply_net(struct config *cfg, const char *value, char *why, size_t whylen)
+{
+	static struct netconf_cmd cmds[NETCONF_CMDS_MAX];
+	int n, r = netconf_parse(value, cmds, NETCONF_CMDS_MAX, &n, why, whylen);
+
+	return r < 0 ? r : copy_value(cfg->net, sizeof(cfg->net), value, why, whylen);
+}
+
+static int apply_routes(struct config *cfg, const char *value, char *why, size_t whylen)
+{
+	static struct route_table t;
+	int r = route_parse(value, &t, why, whylen);
+
+	return r < 0 ? r : copy_value(cfg->routes, sizeof(cfg->routes), value, why, whylen);
+}
+
+/* vsock stack mapping rules (vsock.h), checked here so a bad rule is a config error. */
+static int apply_vsock_rules(char *dst, size_t size, const char *value, enum vsock_rule_kind kind,
+			     char *why, size_t whylen)
+{
+	static struct vsock_rules rules;
+	int r = vsock_rules_parse(value, kind, &rules, why, whylen);
+
+	return r < 0 ? r : copy_value(dst, size, value, why, whylen);
+}
+
+static int apply_vsock_connect(struct config *cfg, const char *value, char *why, size_t whylen)
+{
+	return apply_vsock_rules(cfg->vsock_connect, sizeof(cfg->vsock_connect), value,
+				 VSOCK_RULE_CONNECT, why, whylen);
+}
+
+static int apply_vsock_listen(struct config *cfg, const char *value, char *why, size_t whylen)
+{
+	return apply_vsock_rules(cfg->vsock_listen, sizeof(cfg->vsock_listen), value,
+				 VSOCK_RULE_LISTEN, why, whylen);
+}
+
+/* The control socket (control.h): a path, or "off". */
+static int apply_control(struct config *cfg, const char *value, char *why, size_t whylen)
+{
+	if (!value[0]) {
+		log_fmt(why, whylen, "the value is empty");
+		return -EINVAL;
+	}
+	if (strcmp(value, "off") && value[0] != '/') {
+		log_fmt(why, whylen, "'%s' is not an absolute path", value);
+		return -EINVAL;
+	}
+	if (strlen(value) >= 108) {
+		log_fmt(why, whylen, "a socket path has at most 107 bytes");
+		return -ENAMETOOLONG;
+	}
+	return copy_value(cfg->control, sizeof(cfg->control), value, why, whylen);
+}
+
+/* syscall-site patching (core/patch.h) */
+static int apply_patch(struct config *cfg, const char *value, char *why, size_t whylen)
+{
+	if (!strcmp(value, "on") || !strcmp(value, "1"))
+		cfg->patch = 1;
+	else if (!strcmp(value, "off") || !strcmp(value, "0"))
+		cfg->patch = 0;
+	else {
+		log_fmt(why, whylen, "got '%s'", value);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int apply_patch_libs(struct config *cfg, const char *value, char *why, size_t whylen)
+{
+	return copy_value(cfg->patch_libs, sizeof(cfg->patch_libs), value, why, whylen);
+}
+
 const struct config_key config_keys[] = {
-	{ "stack",    "SOCKSHIFT_STACK",    "a stack: kernel", apply_stack },
+	{ "stack",    "SOCKSHIFT_STACK",    "a stack: kernel, netns:NAME|/PATH|new, vdestack:VNL or "
+					    "plugin:NAME[,OPTIONS] [VNL...]", apply_stack },
 	{ "log",      "SOCKSHIFT_LOG",      "one of error|warn|info|debug", apply_log },
 	{ "log_file", "SOCKSHIFT_LOG_FILE", "a file path to append the log to", apply_log_file },
+	{ "stacks",   "SOCKSHIFT_STACKS",   "named stacks: NAME=SPEC; NAME=SPEC ...", apply_stacks },
+	{ "net",      "SOCKSHIFT_NET",      "netlink commands: STACK IFACE up|down|addr A/P; "
+					    "STACK route DEST/P|default [via GW] [dev IFACE]", apply_net },
+	{ "routes",   "SOCKSHIFT_ROUTES",   "routing rules: to|from PREFIX STACK; default STACK",
+	  apply_routes },
+	{ "vsock_connect", "SOCKSHIFT_VSOCK_CONNECT", "vsock connect rules: PREFIX[:PORT]=CID[:VPORT], ...",
+	  apply_vsock_connect },
+	{ "vsock_listen", "SOCKSHIFT_VSOCK_LISTEN", "vsock listen rules: ADDR:PORT[=VPORT], ...",
+	  apply_vsock_listen },
+	{ "control",  "SOCKSHIFT_CONTROL",  "an absolute path for the control socket, or off",
+	  apply_control },
+	{ "signal",   "SOCKSHIFT_SIGNAL",   "a signal name or number (SIGPWR, RTMIN+3, 30)",
+	  checkpoint_cfg_signal },
+	{ "images",   "SOCKSHIFT_IMAGES",   "a directory for checkpoint images", checkpoint_cfg_images },
+	{ "on_dump",  "SOCKSHIFT_ON_DUMP",  "resume or exit", checkpoint_cfg_on_dump },
+	{ "restore",  "SOCKSHIFT_RESTORE",  "a checkpoint directory to restore at start",
+	  checkpoint_cfg_restore },
+	{ "restore_grace", "SOCKSHIFT_RESTORE_GRACE", "a duration: 10s, 500ms", checkpoint_cfg_grace },
+	{ "strict",   "SOCKSHIFT_STRICT",   "0 or 1", checkpoint_cfg_strict },
+	{ "patch",    "SOCKSHIFT_PATCH",    "on or off", apply_patch },
+	{ "patch_libs", "SOCKSHIFT_PATCH_LIBS", "library names to patch besides libc: NAME[:NAME...]",
+	  apply_patch_libs },
 	{ NULL,       "SOCKSHIFT_CONF",     "a config file path", apply_conf },
 	{ 0 }
 };
 
 /* Passed by the shim to exec'd children (see fdenv.h); not user configuration. */
-static const char *const internal_env[] = { "SOCKSHIFT_FDS", NULL };
+static const char *const internal_env[] = { "SOCKSHIFT_FDS", "SOCKSHIFT_PLUGIN_NS", NULL };
 
 int config_env_is_internal(const char *name)
 {
@@ -96,6 +215,10 @@ void config_defaults(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	memcpy(cfg->stack, "kernel", sizeof("kernel"));
 	cfg->log_level = LOGL_WARN;
+	cfg->ckpt_signal = SIGPWR;
+	memcpy(cfg->images, CONFIG_IMAGES_DEFAULT, sizeof(CONFIG_IMAGES_DEFAULT));
+	cfg->restore_grace_ms = CONFIG_RESTORE_GRACE_DEFAULT_MS;
+	cfg->patch = 1;
 }
 
 static const struct config_key *key_by_name(const char *key)

@@ -28,7 +28,26 @@ struct config {
 	int log_level;                  /* LOGL_* */
 	char log_file[PATH_MAX];        /* "" = stderr */
 	char conf_path[PATH_MAX];       /* the file that was read, "" if none */
+	char control[PATH_MAX];         /* control socket path, "off", "" = default (control.h) */
+	char stacks[CONFIG_LINE_MAX];   /* "NAME=SPEC; ..." (stack_setup.h) */
+	char net[CONFIG_LINE_MAX];      /* netlink commands (netconf.h) */
+	char routes[CONFIG_LINE_MAX];   /* routing rules (route.h) */
+	char vsock_connect[CONFIG_LINE_MAX]; /* vsock stack: outgoing rules (vsock.h) */
+	char vsock_listen[CONFIG_LINE_MAX];  /* vsock stack: listen rules (vsock.h) */
+	/* checkpoint and hand-over (docs/checkpoint.md) */
+	int ckpt_signal;                /* SOCKSHIFT_SIGNAL, default SIGPWR */
+	char images[PATH_MAX];          /* SOCKSHIFT_IMAGES, default CONFIG_IMAGES_DEFAULT */
+	int on_dump_exit;               /* SOCKSHIFT_ON_DUMP: 0 resume, 1 exit */
+	char restore[PATH_MAX];         /* SOCKSHIFT_RESTORE: images to restore at start, "" none */
+	unsigned restore_grace_ms;      /* SOCKSHIFT_RESTORE_GRACE, default 10 s */
+	int strict;                     /* SOCKSHIFT_STRICT: unsaveable sockets fail a checkpoint */
+	/* syscall-site patching (docs/patching.md) */
+	int patch;                      /* SOCKSHIFT_PATCH: 1 on (default), 0 off */
+	char patch_libs[CONFIG_STACK_MAX]; /* SOCKSHIFT_PATCH_LIBS: more libraries, "a:b" */
 };
+
+#define CONFIG_IMAGES_DEFAULT "/var/tmp/sockshift"
+#define CONFIG_RESTORE_GRACE_DEFAULT_MS 10000
 
 /* One known setting: its config-file key and environment variable. */
 struct config_key {

@@ -62,11 +62,21 @@ struct image_conn {
 	void *inq, *outq;       /* data.inq_len / data.outq_len bytes, malloc'd, owned here */
 };
 
+/* A socket the checkpoint left out (non-TCP, unrepairable state, ...). */
+struct image_skipped {
+	int32_t fd;
+	char reason[96];
+};
+
 struct image_set {
 	uint32_t format_version;   /* filled by the reader */
 	char stack[64];            /* the stack the sockets lived on, e.g. "kernel" */
 	size_t nconns;
 	struct image_conn *conns;  /* malloc'd array, owned */
+	size_t nskipped;
+	struct image_skipped *skipped;  /* malloc'd array, owned */
+	char netlock[64];          /* nftables table holding the connections ("" = none) */
+	int32_t pid;               /* the checkpointed process, 0 if unknown */
 };
 
 IMAGE_API int image_write_dir(const char *dir, const struct image_set *set);
@@ -90,6 +100,10 @@ struct image_manifest {
 	struct image_manifest_file *files;
 	size_t nconns;
 	struct image_conn *conns;   /* id, fd, data.state, data.opts extras only */
+	size_t nskipped;
+	struct image_skipped *skipped;
+	char netlock[64];
+	int32_t pid;
 };
 IMAGE_API int image_manifest_decode(const void *buf, size_t len, struct image_manifest *m);
 IMAGE_API void image_manifest_free(struct image_manifest *m);

@@ -198,6 +198,9 @@ void image_set_free(struct image_set *set)
 	free(set->conns);
 	set->conns = NULL;
 	set->nconns = 0;
+	free(set->skipped);
+	set->skipped = NULL;
+	set->nskipped = 0;
 }
 
 /* Load one file the manifest lists and check its size and checksum. */
@@ -324,6 +327,12 @@ int image_read_dir(const char *dir, struct image_set *out)
 	}
 	out->format_version = m.format_version;
 	memcpy(out->stack, m.stack, sizeof(out->stack));
+	memcpy(out->netlock, m.netlock, sizeof(out->netlock));
+	out->pid = m.pid;
+	out->skipped = m.skipped;      /* moved: the manifest no longer owns it */
+	out->nskipped = m.nskipped;
+	m.skipped = NULL;
+	m.nskipped = 0;
 	err = 0;
 	goto free_manifest;
 

@@ -247,12 +247,26 @@ int image_manifest_encode(const struct image_set *set, const struct image_manife
 	SsConnEntry **cp = calloc(set->nconns ? set->nconns : 1, sizeof(*cp));
 	SsFileEntry *fe = calloc(nfiles ? nfiles : 1, sizeof(*fe));
 	SsFileEntry **fp = calloc(nfiles ? nfiles : 1, sizeof(*fp));
+	SsSkippedEntry *se = calloc(set->nskipped ? set->nskipped : 1, sizeof(*se));
+	SsSkippedEntry **sp = calloc(set->nskipped ? set->nskipped : 1, sizeof(*sp));
 	struct image_wr w = { 0 };
 	uint8_t *pb;
 	int err = -ENOMEM;
 
-	if (!ce || !cp || !fe || !fp)
+	if (!ce || !cp || !fe || !fp || !se || !sp)
 		goto free_all;
+	for (size_t i = 0; i < set->nskipped; i++) {
+		ss_skipped_entry__init(&se[i]);
+		se[i].fd = set->skipped[i].fd;
+		se[i].reason = (char *)set->skipped[i].reason;
+		sp[i] = &se[i];
+	}
+	m.n_skipped = set->nskipped;
+	m.skipped = sp;
+	if (set->netlock[0])
+		m.netlock = (char *)set->netlock;
+	m.has_pid = set->pid != 0;
+	m.pid = set->pid;
 	m.format_version = IMAGE_FORMAT_VERSION;
 	m.stack = (char *)set->stack;
 	m.tool_version = (char *)"sockshift";
@@ -308,6 +322,8 @@ free_all:
 	free(cp);
 	free(fe);
 	free(fp);
+	free(se);
+	free(sp);
 	return err;
 }
 
@@ -332,6 +348,19 @@ static int manifest_fill(const struct image_rd *r, const SsManifestEntry *e,
 		return image_bad(r, "too many entries");
 	m->format_version = e->format_version;
 	strcpy(m->stack, e->stack);
+	if (e->n_skipped > IMAGE_MAX_CONNS || (e->netlock && strlen(e->netlock) >= sizeof(m->netlock)))
+		return image_bad(r, "bad skipped list or lock name");
+	if (e->netlock)
+		strcpy(m->netlock, e->netlock);
+	m->pid = e->has_pid ? e->pid : 0;
+	m->skipped = calloc(e->n_skipped ? e->n_skipped : 1, sizeof(*m->skipped));
+	if (!m->skipped)
+		return -ENOMEM;
+	for (size_t i = 0; i < e->n_skipped; i++) {
+		m->skipped[i].fd = e->skipped[i]->fd;
+		log_fmt(m->skipped[i].reason, sizeof(m->skipped[i].reason), "%s", e->skipped[i]->reason);
+		m->nskipped++;
+	}
 	m->files = calloc(e->n_files ? e->n_files : 1, sizeof(*m->files));
 	m->conns = calloc(e->n_conns ? e->n_conns : 1, sizeof(*m->conns));
 	if (!m->files || !m->conns)
@@ -375,6 +404,7 @@ static int manifest_fill(const struct image_rd *r, const SsManifestEntry *e,
 
 void image_manifest_free(struct image_manifest *m)
 {
+	free(m->skipped);
 	free(m->files);
 	free(m->conns);
 	memset(m, 0, sizeof(*m));

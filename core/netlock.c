@@ -61,7 +61,7 @@ int netlock_create(struct netlock **out)
 {
 	static unsigned seq;
 	struct netlock *nl = calloc(1, sizeof(*nl));
-	char cmd[1024];
+	char cmd[2048];
 	const char *hooks[] = { "input", "output" };
 	size_t off;
 	int err;
@@ -73,8 +73,11 @@ int netlock_create(struct netlock **out)
 	off = snprintf(cmd, sizeof(cmd),
 		       "add table inet %s\n"
 		       "add set inet %s conns4 { type ipv4_addr . inet_service . ipv4_addr . inet_service; }\n"
-		       "add set inet %s conns6 { type ipv6_addr . inet_service . ipv6_addr . inet_service; }\n",
-		       nl->name, nl->name, nl->name);
+		       "add set inet %s conns6 { type ipv6_addr . inet_service . ipv6_addr . inet_service; }\n"
+		       "add set inet %s listen4 { type ipv4_addr . inet_service; }\n"
+		       "add set inet %s listen6 { type ipv6_addr . inet_service; }\n"
+		       "add set inet %s lports { type inet_service; }\n",
+		       nl->name, nl->name, nl->name, nl->name, nl->name, nl->name);
 	for (int i = 0; i < 2; i++)
 		off += snprintf(cmd + off, sizeof(cmd) - off,
 				"add chain inet %s %s { type filter hook %s priority -150; }\n"
@@ -83,6 +86,12 @@ int netlock_create(struct netlock **out)
 				"add rule inet %s %s ip6 saddr . tcp sport . ip6 daddr . tcp dport @conns6 drop\n",
 				nl->name, hooks[i], hooks[i], nl->name, hooks[i], nl->name, hooks[i],
 				nl->name, hooks[i]);
+	/* held listeners: a new client's SYN is dropped (it retransmits), not answered */
+	off += snprintf(cmd + off, sizeof(cmd) - off,
+			"add rule inet %s input tcp flags & (syn | ack) == syn ip daddr . tcp dport @listen4 drop\n"
+			"add rule inet %s input tcp flags & (syn | ack) == syn ip6 daddr . tcp dport @listen6 drop\n"
+			"add rule inet %s input tcp flags & (syn | ack) == syn tcp dport @lports drop\n",
+			nl->name, nl->name, nl->name);
 	err = run(cmd, NULL);
 	if (err) {
 		free(nl);
@@ -120,19 +129,65 @@ static int fmt_addr(const struct sockaddr_storage *ss, char *buf, size_t len)
  * element makes a 10,000-connection lock take seconds. */
 #define BATCH 512
 
-int netlock_add(struct netlock *nl, const struct netlock_conn *c, size_t n, unsigned dirs)
+/* Whether a is the wildcard address (0.0.0.0, ::, ::ffff:0.0.0.0). */
+static int wildcard(const struct sockaddr_storage *a)
 {
-	size_t cap = 256 + n * 2 * 120, off = 0, cnt[2] = { 0, 0 };
+	const struct sockaddr_in6 *v6 = (const void *)a;
+
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr) ||
+	       (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr) && !memcmp(&v6->sin6_addr.s6_addr[12], "\0\0\0\0", 4));
+}
+
+static uint16_t port(const struct sockaddr_storage *a)
+{
+	return ntohs(a->ss_family == AF_INET ? ((const struct sockaddr_in *)a)->sin_port
+					     : ((const struct sockaddr_in6 *)a)->sin6_port);
+}
+
+/* One "VERB element" statement per listener appended at cmd + *off (cap checked by caller). */
+static int listeners(struct netlock *nl, const struct sockaddr_storage *l, size_t nl_n,
+		     const char *verb, char *cmd, size_t cap, size_t *off)
+{
+	char a[80];
+
+	for (size_t i = 0; i < nl_n; i++) {
+		int f;
+
+		if (wildcard(&l[i])) {
+			*off += snprintf(cmd + *off, cap - *off, "%s element inet %s lports { %u }\n", verb,
+					 nl->name, port(&l[i]));
+			continue;
+		}
+		f = fmt_addr(&l[i], a, sizeof(a));
+		if (!f)
+			return -EAFNOSUPPORT;
+		*off += snprintf(cmd + *off, cap - *off, "%s element inet %s listen%d { %s }\n", verb,
+				 nl->name, f, a);
+	}
+	return 0;
+}
+
+static int elements(struct netlock *nl, const struct netlock_conn *c, size_t n, unsigned dirs,
+		    const struct sockaddr_storage *lis, size_t nlis, const char *verb)
+{
+	size_t cap = 256 + n * 2 * 120 + nlis * 160, off = 0, cnt[2] = { 0, 0 };
 	char *cmd, s[80], p[80];
 	int err;
 
-	if (!n)
+	if (!n && !nlis)
 		return 0;
-	if (!(dirs & NETLOCK_BOTH) || n > (1u << 24))
+	if ((n && !(dirs & NETLOCK_BOTH)) || n > (1u << 24) || nlis > (1u << 16))
 		return -EINVAL;
 	cmd = malloc(cap);
 	if (!cmd)
 		return -ENOMEM;
+	err = listeners(nl, lis, nlis, verb, cmd, cap, &off);
+	if (err) {
+		free(cmd);
+		return err;
+	}
 	/* one pass per family: v4 elements, then v6 elements */
 	for (int pass = 0; pass < 2; pass++) {
 		int fam = pass ? 6 : 4;
@@ -151,8 +206,8 @@ int netlock_add(struct netlock *nl, const struct netlock_conn *c, size_t n, unsi
 				if (!(dirs & d))
 					continue;
 				if (cnt[pass] % BATCH == 0)
-					off += snprintf(cmd + off, cap - off, "%sadd element inet %s conns%d { ",
-							cnt[pass] ? " }\n" : "", nl->name, fam);
+					off += snprintf(cmd + off, cap - off, "%s%s element inet %s conns%d { ",
+							cnt[pass] ? " }\n" : "", verb, nl->name, fam);
 				else
 					off += snprintf(cmd + off, cap - off, ", ");
 				off += snprintf(cmd + off, cap - off, "%s . %s", d == NETLOCK_INBOUND ? p : s,
@@ -166,6 +221,47 @@ int netlock_add(struct netlock *nl, const struct netlock_conn *c, size_t n, unsi
 	err = run(cmd, NULL);
 	free(cmd);
 	return err;
+}
+
+int netlock_add(struct netlock *nl, const struct netlock_conn *c, size_t n, unsigned dirs)
+{
+	return elements(nl, c, n, dirs, NULL, 0, "add");
+}
+
+int netlock_add_all(struct netlock *nl, const struct netlock_conn *c, size_t n, unsigned dirs,
+		    const struct sockaddr_storage *lis, size_t nlis)
+{
+	return elements(nl, c, n, dirs, lis, nlis, "add");
+}
+
+int netlock_del(struct netlock *nl, const struct netlock_conn *c, size_t n, unsigned dirs)
+{
+	return elements(nl, c, n, dirs, NULL, 0, "delete");
+}
+
+int netlock_del_listeners(struct netlock *nl, const struct sockaddr_storage *lis, size_t nlis)
+{
+	return elements(nl, NULL, 0, 0, lis, nlis, "delete");
+}
+
+int netlock_open(const char *name, struct netlock **out)
+{
+	struct netlock *nl;
+	size_t len = strlen(name);
+
+	if (!len || len >= sizeof(nl->name) || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != len)
+		return -EINVAL;
+	nl = calloc(1, sizeof(*nl));
+	if (!nl)
+		return -ENOMEM;
+	memcpy(nl->name, name, len + 1);
+	*out = nl;
+	return 0;
+}
+
+void netlock_release(struct netlock *nl)
+{
+	free(nl);
 }
 
 int netlock_destroy(struct netlock *nl)

@@ -9,7 +9,8 @@
 #include "ownfd.h"
 #include "rawsys.h"
 
-static atomic_int own[OWNFD_MAX] = { -1, -1, -1, -1 };
+/* Slots hold fd + 1, so the zero-initialised array means "empty". */
+static atomic_int own[OWNFD_MAX];
 static void (*moved_cb)(int oldfd, int newfd);
 
 int ownfd_is(int fd)
@@ -17,7 +18,7 @@ int ownfd_is(int fd)
 	if (fd < OWNFD_MIN_NUMBER)
 		return 0;
 	for (int i = 0; i < OWNFD_MAX; i++)
-		if (atomic_load(&own[i]) == fd)
+		if (atomic_load(&own[i]) == fd + 1)
 			return 1;
 	return 0;
 }
@@ -39,8 +40,8 @@ int ownfd_adopt(int fd)
 		return nfd;
 	rawsys1(SYS_close, fd);
 	for (int i = 0; i < OWNFD_MAX; i++) {
-		int expect = -1;
-		if (atomic_compare_exchange_strong(&own[i], &expect, nfd))
+		int expect = 0;
+		if (atomic_compare_exchange_strong(&own[i], &expect, nfd + 1))
 			return nfd;
 	}
 	return nfd; /* untracked but still usable */
@@ -49,12 +50,12 @@ int ownfd_adopt(int fd)
 int ownfd_evacuate(int fd)
 {
 	for (int i = 0; i < OWNFD_MAX; i++) {
-		if (atomic_load(&own[i]) != fd)
+		if (atomic_load(&own[i]) != fd + 1)
 			continue;
 		int nfd = (int)rawsys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, fd + 1);
 		if (nfd < 0)
 			return nfd;
-		atomic_store(&own[i], nfd);
+		atomic_store(&own[i], nfd + 1);
 		if (moved_cb)
 			moved_cb(fd, nfd);
 		rawsys1(SYS_close, fd);

@@ -9,7 +9,7 @@
 #ifndef SOCKSHIFT_OWNFD_H
 #define SOCKSHIFT_OWNFD_H
 
-#define OWNFD_MAX 4
+#define OWNFD_MAX 32
 #define OWNFD_MIN_NUMBER 900   /* own fds live high, away from numbers programs pick */
 
 /* Moves fd to a high FD_CLOEXEC number and registers it; returns the new fd or -errno. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "patch.h"
 #include "probe.h"
 #include "rawsys.h"
 
@@ -339,6 +340,8 @@ IN_CHILD(nftables_run)
 IN_CHILD(vsock_run)
 IN_CHILD(userns_run)
 IN_CHILD(sud_run)
+static int patch_run(char *d, size_t l) { return patch_probe(d, l); }
+IN_CHILD(patch_run)
 
 const struct probe probe_list[] = {
 	{ "netns", "network namespaces", "netns stacks, isolated tests", netns_run_ns },
@@ -349,5 +352,7 @@ const struct probe probe_list[] = {
 	{ "tc", "traffic control", "alternative locks in tests", tc_run_ns },
 	{ "vsock", "VM sockets device", "the vsock stack", vsock_run_ch },
 	{ "sud", "Syscall User Dispatch", "the syscall patching safety net", sud_run_ch },
+	{ "patch", "syscall-site patching",  "libc-internal socket calls (DNS) on a stack",
+	  patch_run_ch },
 	{ 0 }
 };

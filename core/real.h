@@ -10,7 +10,9 @@
 #define SOCKSHIFT_REAL_H
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
+#include <sys/uio.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -28,7 +30,8 @@ int close_range(unsigned int first, unsigned int last, int flags);
 	X(close, 1) X(dup, 1) X(dup2, 1) X(dup3, 1) X(fcntl, 1) X(fcntl64, 0)              \
 	X(close_range, 0) X(closefrom, 0) X(fork, 1) X(_Fork, 0)                          \
 	X(posix_spawn, 1) X(posix_spawnp, 1) X(execve, 1) X(execvpe, 1) X(execveat, 0)     \
-	X(fexecve, 1) X(__recv_chk, 0) X(__recvfrom_chk, 0)
+	X(fexecve, 1) X(__recv_chk, 0) X(__recvfrom_chk, 0) \
+	X(read, 1) X(write, 1) X(readv, 1) X(writev, 1) X(sigaction, 1) X(signal, 1)
 
 struct real_fns {
 #define REAL_MEMBER(name, mandatory) typeof(name) *name;

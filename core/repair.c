@@ -104,21 +104,11 @@ int repair_tcp_state(int fd, uint32_t *state, uint32_t *opt_mask, uint32_t *snd_
 	return 0;
 }
 
-int repair_pause(int fd, struct repair_sk **out)
+static int pause_known(int fd, int family, int reuseaddr, struct repair_sk **out)
 {
 	struct repair_sk *sk;
-	union repair_addr a;
-	socklen_t alen = sizeof(a);
-	int on = 1, reuse = 0;
-	socklen_t rlen = sizeof(reuse);
+	int on = 1;
 
-	if (getsockname(fd, &a.sa, &alen) < 0)
-		return -errno;
-	if (a.sa.sa_family != AF_INET && a.sa.sa_family != AF_INET6)
-		return -EAFNOSUPPORT;
-	/* Repair on forces sk_reuse and repair off clears it: remember what the program set. */
-	if (getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, &rlen) < 0)
-		return -errno;
 	sk = calloc(1, sizeof(*sk));
 	if (!sk)
 		return -ENOMEM;
@@ -130,10 +120,34 @@ int repair_pause(int fd, struct repair_sk **out)
 		return err;
 	}
 	sk->fd = fd;
-	sk->family = a.sa.sa_family;
-	sk->data.opts.reuseaddr = reuse ? 1 : 0;
+	sk->family = family;
+	sk->data.opts.reuseaddr = reuseaddr ? 1 : 0;
 	*out = sk;
 	return 0;
+}
+
+int repair_pause(int fd, struct repair_sk **out)
+{
+	union repair_addr a;
+	socklen_t alen = sizeof(a);
+	int reuse = 0;
+	socklen_t rlen = sizeof(reuse);
+
+	if (getsockname(fd, &a.sa, &alen) < 0)
+		return -errno;
+	if (a.sa.sa_family != AF_INET && a.sa.sa_family != AF_INET6)
+		return -EAFNOSUPPORT;
+	/* Repair on forces sk_reuse and repair off clears it: remember what the program set. */
+	if (getsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, &rlen) < 0)
+		return -errno;
+	return pause_known(fd, a.sa.sa_family, reuse, out);
+}
+
+int repair_pause_as(int fd, int family, int reuseaddr, struct repair_sk **out)
+{
+	if (family != AF_INET && family != AF_INET6)
+		return -EAFNOSUPPORT;
+	return pause_known(fd, family, reuseaddr, out);
 }
 
 int repair_sk_fd(const struct repair_sk *sk)

@@ -133,6 +133,14 @@ struct repair_data {
 
 /* Turn repair on for fd and allocate the handle (*out). The fd stays owned by the caller. */
 REPAIR_API int repair_pause(int fd, struct repair_sk **out);
+/*
+ * The same without repair_pause's two reads (getsockname for the family; SO_REUSEADDR, which
+ * repair on overwrites), for a caller that knows both: a restore passes the family it created
+ * the fresh socket with and reuseaddr 0 (repair_resume applies the saved value); a checkpoint
+ * passes the repair_opts_read value it took before the freeze. reuseaddr is what a checkpoint
+ * resume gives back; family must be the socket's (AF_INET or AF_INET6, else -EAFNOSUPPORT).
+ */
+REPAIR_API int repair_pause_as(int fd, int family, int reuseaddr, struct repair_sk **out);
 /* Repair off (with a window probe), then the deferred steps of a restore; frees sk. */
 REPAIR_API int repair_resume(struct repair_sk *sk);
 /* Frees sk without touching the socket: close the fd in repair mode for a silent close. */
@@ -145,6 +153,13 @@ REPAIR_API int repair_sk_fd(const struct repair_sk *sk);
  */
 #define REPAIR_SAVE_NO_SOCKOPTS 0x1
 REPAIR_API void repair_set_save_flags(struct repair_sk *sk, unsigned flags);
+/*
+ * The socket options repair_save would capture, read from a live (not paused) socket: a
+ * batch checkpoint reads them before it freezes anything and saves with
+ * REPAIR_SAVE_NO_SOCKOPTS, which keeps ~20 getsockopt calls per socket out of the pause.
+ * size = sizeof(*o) as the caller knows it.
+ */
+REPAIR_API int repair_opts_read(int fd, struct repair_opts *o, size_t size);
 
 /* Save everything; size = sizeof(*data) as the caller knows it (>= REPAIR_DATA_V1_SIZE). */
 REPAIR_API int repair_save(struct repair_sk *sk, struct repair_data *data, size_t size);
@@ -169,7 +184,12 @@ REPAIR_API int repair_get_addr(const struct repair_sk *sk, enum repair_side side
 REPAIR_API int repair_set_addr(struct repair_sk *sk, enum repair_side side,
 			       const union repair_addr *addr, unsigned flags);
 
-/* Rebuild the saved connection in the paused socket of sk. */
+/*
+ * Rebuild the saved connection in the paused socket of sk, which must be fresh (nothing set on
+ * it): keepalive times and congestion control equal to the namespace's defaults are not set
+ * again, and the defaults are read from the first fresh socket restored in each namespace
+ * (then cached by SO_NETNS_COOKIE; a sysctl changed later in the same process is not seen).
+ */
 REPAIR_API int repair_restore(struct repair_sk *sk, const struct repair_data *data, size_t size);
 
 /*

@@ -107,22 +107,83 @@ int repair_opts_save(int fd, int family, uint32_t state, struct repair_opts *o)
 	return 0;
 }
 
-/* Setting the congestion control costs a lookup and a re-init: skip it when it is the default. */
-static int cc_is(int fd, const char *name)
+int repair_opts_read(int fd, struct repair_opts *out, size_t size)
 {
-	char cur[16];
-	socklen_t l = sizeof(cur) - 1;
+	struct repair_opts o;
+	union repair_addr a;
+	socklen_t alen = sizeof(a);
+	uint32_t state;
+	int err;
 
-	if (getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cur, &l) < 0)
-		return 0;
-	cur[l < sizeof(cur) ? l : sizeof(cur) - 1] = 0;
-	return !strncmp(cur, name, sizeof(cur));
+	if (getsockname(fd, &a.sa, &alen) < 0)
+		return -errno;
+	err = repair_tcp_state(fd, &state, NULL, NULL, NULL);
+	if (!err)
+		err = repair_opts_save(fd, a.sa.sa_family, state, &o);
+	if (!err)
+		memcpy(out, &o, size < sizeof(o) ? size : sizeof(o));
+	return err;
+}
+
+/*
+ * The keepalive times and the congestion control of a fresh socket are the network namespace's
+ * sysctl defaults, and most programs never change them: a saved value equal to the default
+ * needs no setsockopt. The defaults are read once per namespace (keyed by SO_NETNS_COOKIE, one
+ * call per restore instead of four) from the first fresh socket restored there. A sysctl
+ * changed while a process restores is not seen; without SO_NETNS_COOKIE (< 5.14) every value
+ * is set.
+ */
+struct ns_defaults {
+	uint64_t cookie;
+	uint32_t keepidle, keepintvl, keepcnt;
+	char congestion[16];
+	int ready;            /* published (release) after the fields */
+};
+
+#define NS_DEFAULTS_MAX 4
+static struct ns_defaults ns_def[NS_DEFAULTS_MAX];
+static unsigned ns_def_claimed;   /* slots handed out; each is written by one thread only */
+
+/* 0 and *out = fd's namespace defaults, or -1: no cache, set every value. */
+static int ns_defaults(int fd, struct ns_defaults *out)
+{
+	struct ns_defaults d;
+	socklen_t l = sizeof(d.cookie);
+	unsigned n = __atomic_load_n(&ns_def_claimed, __ATOMIC_ACQUIRE), slot;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &d.cookie, &l) < 0 || !d.cookie)
+		return -1;
+	for (unsigned i = 0; i < n && i < NS_DEFAULTS_MAX; i++)
+		if (__atomic_load_n(&ns_def[i].ready, __ATOMIC_ACQUIRE) && ns_def[i].cookie == d.cookie) {
+			*out = ns_def[i];
+			return 0;
+		}
+	memset(d.congestion, 0, sizeof(d.congestion));
+	l = sizeof(d.congestion) - 1;
+	if (gopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &d.keepidle) ||
+	    gopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &d.keepintvl) ||
+	    gopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &d.keepcnt) ||
+	    getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, d.congestion, &l) < 0)
+		return -1;
+	d.ready = 0;
+	*out = d;
+	slot = __atomic_fetch_add(&ns_def_claimed, 1, __ATOMIC_ACQ_REL);
+	if (slot < NS_DEFAULTS_MAX) {   /* full: later namespaces read their defaults each time */
+		ns_def[slot] = d;
+		__atomic_store_n(&ns_def[slot].ready, 1, __ATOMIC_RELEASE);
+	}
+	return 0;
 }
 
 int repair_opts_apply_early(int fd, int family, const struct repair_opts *o)
 {
 	struct linger lg = { .l_onoff = (int)o->linger_on, .l_linger = (int)o->linger_sec };
+	struct ns_defaults nd;
+	const struct ns_defaults *def = NULL;
 	int err;
+
+	if ((o->keepidle || o->keepintvl || o->keepcnt || o->congestion[0]) && !ns_defaults(fd, &nd))
+		def = &nd;
 
 	if (family == AF_INET6 && (o->set & REPAIR_OPT_V6ONLY) &&
 	    (err = sopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, o->v6only)))
@@ -147,18 +208,22 @@ int repair_opts_apply_early(int fd, int family, const struct repair_opts *o)
 		return -errno;
 	if (o->user_timeout && (err = sopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, o->user_timeout)))
 		return err;
-	if (o->keepidle && (err = sopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, o->keepidle)))
+	if (o->keepidle && (!def || o->keepidle != def->keepidle) &&
+	    (err = sopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, o->keepidle)))
 		return err;
-	if (o->keepintvl && (err = sopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, o->keepintvl)))
+	if (o->keepintvl && (!def || o->keepintvl != def->keepintvl) &&
+	    (err = sopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, o->keepintvl)))
 		return err;
-	if (o->keepcnt && (err = sopt(fd, IPPROTO_TCP, TCP_KEEPCNT, o->keepcnt)))
+	if (o->keepcnt && (!def || o->keepcnt != def->keepcnt) &&
+	    (err = sopt(fd, IPPROTO_TCP, TCP_KEEPCNT, o->keepcnt)))
 		return err;
 	if (o->keepalive && (err = sopt(fd, SOL_SOCKET, SO_KEEPALIVE, 1)))
 		return err;
 	if (o->nodelay && (err = sopt(fd, IPPROTO_TCP, TCP_NODELAY, 1)))
 		return err;
+	/* setting the current algorithm is a no-op in the kernel: no need to read it first */
 	if (o->congestion[0] && memchr(o->congestion, 0, sizeof(o->congestion)) &&
-	    !cc_is(fd, o->congestion) &&
+	    (!def || strncmp(o->congestion, def->congestion, sizeof(o->congestion))) &&
 	    setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, o->congestion, strlen(o->congestion)) < 0) {
 		err = -errno;
 		rerr("repair: congestion control \"%s\": %s", o->congestion, log_errname(-err));

@@ -45,10 +45,31 @@ static int sopt(int fd, int level, int name, int val)
 	return setsockopt(fd, level, name, &val, sizeof(val)) < 0 ? -errno : 0;
 }
 
-/* Write one queue in repair mode; the kernel builds one skb per call, so short writes are normal. */
-static int write_queue(int fd, const char *buf, size_t len, const char *what)
+/*
+ * Raise a buffer so the restored queue fits without blocking. The receive side is not enforced
+ * for repair writes, so it is raised only for large queues (keeps the restored window sane).
+ * The send side is raised only when the kernel refuses a write (no GSO: one skb per MSS
+ * against the default 16 KiB buffer), not up front: with GSO a 16 KiB queue fits as is, and
+ * the raise costs two calls (the FORCE, and dropping its lock bit again in resume).
+ */
+static int grow_buf(struct repair_sk *sk, int name, size_t need, int lockbit)
 {
+	int force = name == SO_SNDBUF ? SO_SNDBUFFORCE : SO_RCVBUFFORCE;
+
+	if (need > (size_t)(INT32_MAX / 4))
+		return -EFBIG;
+	if (sopt(sk->fd, SOL_SOCKET, force, (int)(need + 65536)) < 0)
+		return -errno;
+	sk->buf_unlock |= lockbit;
+	return 0;
+}
+
+/* Write one queue in repair mode; the kernel builds one skb per call, so short writes are normal. */
+static int write_queue(struct repair_sk *sk, int which, size_t len)
+{
+	const char *buf = sk->q[which].buf, *what = which == REPAIR_RECVQ ? "recv" : "send";
 	size_t off = 0, chunk = len;
+	int fd = sk->fd;
 
 	while (off < len) {
 		ssize_t n;
@@ -60,6 +81,13 @@ static int write_queue(int fd, const char *buf, size_t len, const char *what)
 			off += n;
 			continue;
 		}
+		if (n < 0 && errno == EAGAIN && which == REPAIR_SENDQ && !(sk->buf_unlock & 1)) {
+			int err = grow_buf(sk, SO_SNDBUF, sk->q[REPAIR_SENDQ].len, 1);
+
+			if (err)
+				return err;
+			continue;
+		}
 		if (chunk > 1024) {
 			chunk /= 2;
 			continue;
@@ -68,23 +96,6 @@ static int write_queue(int fd, const char *buf, size_t len, const char *what)
 		     n < 0 ? log_errname(errno) : "no progress", off, len);
 		return n < 0 ? -errno : -EIO;
 	}
-	return 0;
-}
-
-/*
- * Raise a buffer so the restored queue fits without blocking (the send side is enforced by
- * tcp_sendmsg; the receive side is not, so it is raised only for large queues, to keep the
- * restored socket's window sane). The lock bit the FORCE sets is dropped again in resume.
- */
-static int grow_buf(struct repair_sk *sk, int name, size_t need, int lockbit)
-{
-	int force = name == SO_SNDBUF ? SO_SNDBUFFORCE : SO_RCVBUFFORCE;
-
-	if (need > (size_t)(INT32_MAX / 4))
-		return -EFBIG;
-	if (sopt(sk->fd, SOL_SOCKET, force, (int)(need + 65536)) < 0)
-		return -errno;
-	sk->buf_unlock |= lockbit;
 	return 0;
 }
 
@@ -200,9 +211,6 @@ int repair_restore(struct repair_sk *sk, const struct repair_data *data, size_t 
 		return err;
 	if (d.inq_len > 65536 && (err = grow_buf(sk, SO_RCVBUF, d.inq_len, 2)))
 		return err;
-	/* up to 8 KiB fits any default send buffer (tcp_wmem[1] >= 16 KiB) with skb overhead */
-	if (d.outq_len > 8192 && (err = grow_buf(sk, SO_SNDBUF, d.outq_len, 1)))
-		return err;
 	if ((sk->bind_flags & REPAIR_FREEBIND) && (err = set_nonlocal(fd, sk->family, 1)))
 		return err;
 	if (bind(fd, &self->sa, repair_addr_len(self)) < 0) {
@@ -231,13 +239,13 @@ int repair_restore(struct repair_sk *sk, const struct repair_data *data, size_t 
 
 	if (d.inq_len) {
 		if ((err = sopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE)) ||
-		    (err = write_queue(fd, sk->q[REPAIR_RECVQ].buf, d.inq_len, "recv")))
+		    (err = write_queue(sk, REPAIR_RECVQ, d.inq_len)))
 			goto err_queue;
 	}
 	sent = d.outq_len - d.unsq_len;
 	if (sent) {
 		if ((err = sopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE)) ||
-		    (err = write_queue(fd, sk->q[REPAIR_SENDQ].buf, sent, "send")))
+		    (err = write_queue(sk, REPAIR_SENDQ, sent)))
 			goto err_queue;
 	}
 	if ((err = sopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_NO_QUEUE)))
@@ -291,7 +299,8 @@ err_nonlocal:
 	return err;
 }
 
-/* Send the unsent tail with repair off; the buffers were sized for it, so this does not block. */
+/* Send the unsent tail with repair off; a full buffer is raised (not waited for), so this does
+ * not block. */
 static int write_tail(struct repair_sk *sk, const struct repair_data *d)
 {
 	const char *buf = sk->q[REPAIR_SENDQ].buf + (d->outq_len - d->unsq_len);
@@ -306,6 +315,14 @@ static int write_tail(struct repair_sk *sk, const struct repair_data *d)
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN && !(sk->buf_unlock & 1)) {
+			/* the queued part leaves no room: raise the buffer now (see grow_buf) */
+			int err = grow_buf(sk, SO_SNDBUF, d->outq_len, 1);
+
+			if (err)
+				return err;
+			continue;
+		}
 		if (n < 0 && errno == EAGAIN) {
 			struct pollfd p = { .fd = sk->fd, .events = POLLOUT };
 

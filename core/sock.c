@@ -7,12 +7,20 @@
 #include <string.h>
 
 #include "addr.h"
+#include "epolltrack.h"
 #include "fdenv.h"
 #include "fdtable.h"
 #include "log.h"
 #include "real.h"
+#include "restore.h"
+#include "rehome.h"
+#include "route.h"
 #include "sock.h"
 #include "stack.h"
+#include "vsock_sock.h"
+
+/* Sockets of the vsock stack are answered by core/vsock_sock.c (one load when none is open). */
+#define VSOCK_DISPATCH(fd, call) do { if (vsock_sock_owns(fd)) return (call); } while (0)
 
 /* Keeps errno as the caller had it across our own bookkeeping. */
 #define KEEP_ERRNO(stmt) do { int keep_errno_ = errno; stmt; errno = keep_errno_; } while (0)
@@ -55,6 +63,7 @@ static void track(int fd, int domain, int type, int protocol, unsigned stack_id,
 	struct fdt_rec rec;
 
 	fdt_rec_init(&rec, fd, domain, type, protocol, stack_id, origin);
+	epolltrack_forget(fd); /* registrations of a socket that had this number before */
 	if (fdt_add(&rec) < 0)
 		logw("fd %d is beyond the tracked range; it works but is not recorded", fd);
 }
@@ -92,9 +101,54 @@ int sock_socketpair(int domain, int type, int protocol, int sv[2])
 /* Calls a kernel function returning 0/-1 and maps it to 0/-errno without touching errno. */
 #define CALL0(expr) ({ int r_, e_ = errno; r_ = (expr); if (r_ < 0) r_ = -errno; errno = e_; r_; })
 
+/* Routing rules (route.h): moves a fresh socket to the stack its address routes to.
+ * 0 to go on, -errno to fail the call (no usable stack, or a socket already in use on
+ * another stack). Without rules this is one branch. */
+static int route_fd(int fd, enum route_dir dir, const struct sockaddr *addr, socklen_t len)
+{
+	struct stack *want = NULL, *have;
+	struct fdt_rec rec;
+
+	if (!route_active() || !addr || len < sizeof(sa_family_t) ||
+	    (addr->sa_family != AF_INET && addr->sa_family != AF_INET6))
+		return 0;
+	if (fdt_get(fd, &rec) < 0 || (rec.domain != AF_INET && rec.domain != AF_INET6))
+		return 0;
+	if (!route_lookup(dir, addr, len, &want))
+		want = stack_default();
+	if (!want) {
+		char a[ADDR_STRLEN];
+		addr_format(a, sizeof(a), addr, len);
+		logi("%s fd=%d %s: routed to stack none", dir == ROUTE_FROM ? "bind" : "connect", fd, a);
+		return dir == ROUTE_FROM ? -EADDRNOTAVAIL : -ENETUNREACH;
+	}
+	if (want->id == rec.stack_id)
+		return 0;
+	have = stack_by_id(rec.stack_id);
+	if (rec.state & (FDT_BOUND | FDT_LISTENING | FDT_CONNECTED)) {
+		char a[ADDR_STRLEN];
+		addr_format(a, sizeof(a), addr, len);
+		logw("fd %d is in use on stack %s; %s routes to stack %s: refused", fd,
+		     have ? have->name : "?", a, want->name);
+		return -ENETUNREACH;
+	}
+	return rehome_fd(fd, want);
+}
+
+int sock_route_sendto(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	return route_fd(fd, ROUTE_TO, addr, len);
+}
+
 int sock_bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	int r = CALL0(real.bind(fd, addr, len));
+	int r = route_fd(fd, ROUTE_FROM, addr, len);
+
+	if (r == 0)
+		VSOCK_DISPATCH(fd, vsock_sock_bind(fd, addr, len));
+
+	if (r == 0)
+		r = CALL0(real.bind(fd, addr, len));
 
 	if (r == 0)
 		fdt_set_state(fd, FDT_BOUND, 0);
@@ -104,7 +158,16 @@ int sock_bind(int fd, const struct sockaddr *addr, socklen_t len)
 
 int sock_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	int r = CALL0(real.connect(fd, addr, len));
+	int r = route_fd(fd, ROUTE_TO, addr, len);
+
+	if (r == 0)
+		VSOCK_DISPATCH(fd, vsock_sock_connect(fd, addr, len));
+
+	/* a connection restored from a checkpoint to this peer takes the fd's place (restore.h) */
+	if (r == 0 && unlikely_restore() && restore_connect(fd, addr, len) == 1)
+		r = 0;
+	else if (r == 0)
+		r = CALL0(real.connect(fd, addr, len));
 
 	/* EINPROGRESS still creates the connection; its outcome is read later via SO_ERROR. */
 	if (r == 0 || r == -EINPROGRESS)
@@ -113,12 +176,36 @@ int sock_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	return r;
 }
 
+/* listen() without bind() binds to the wildcard address: route it like that bind. */
+static int route_listen(int fd)
+{
+	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in any4 = { .sin_family = AF_INET };
+	struct fdt_rec rec;
+
+	if (!route_active() || fdt_get(fd, &rec) < 0 || (rec.state & FDT_BOUND))
+		return 0;
+	if (rec.domain == AF_INET)
+		return route_fd(fd, ROUTE_FROM, (struct sockaddr *)&any4, sizeof(any4));
+	if (rec.domain == AF_INET6)
+		return route_fd(fd, ROUTE_FROM, (struct sockaddr *)&any6, sizeof(any6));
+	return 0;
+}
+
 int sock_listen(int fd, int backlog)
 {
-	int r = CALL0(real.listen(fd, backlog));
+	int r = route_listen(fd);
+
+	if (r == 0)
+		VSOCK_DISPATCH(fd, vsock_sock_listen(fd, backlog));
+
+	if (r == 0)
+		r = CALL0(real.listen(fd, backlog));
 
 	if (r == 0)
 		fdt_set_backlog(fd, backlog);
+	if (r == 0 && unlikely_restore())
+		restore_listened(fd);   /* make the listener readable for restored connections */
 	logd("listen fd=%d backlog=%d stack=%s -> %d%s%s", fd, backlog, stack_name_of(fd), r < 0 ? -1 : r,
 	     r < 0 ? " " : "", r < 0 ? log_errname(r) : "");
 	return r;
@@ -126,6 +213,7 @@ int sock_listen(int fd, int backlog)
 
 int sock_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags, int is_accept4)
 {
+	VSOCK_DISPATCH(fd, vsock_sock_accept4(fd, addr, len, flags, is_accept4));
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);
 	struct fdt_rec lrec;
@@ -148,6 +236,8 @@ int sock_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags, int i
 	else
 		track(nfd, a ? a->sa_family : AF_UNSPEC, SOCK_STREAM | flags, 0, 0, FDT_ORIGIN_ACCEPT);
 	fdt_set_state(nfd, FDT_CONNECTED, 0);
+	if (unlikely_restore())
+		restore_accepted(fd, nfd, a, l, is_accept4 ? flags : 0);   /* placeholder -> restored */
 	errno = e;
 	if (LOG_ON(LOGL_DEBUG)) {
 		char buf[ADDR_STRLEN];
@@ -160,6 +250,7 @@ int sock_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags, int i
 
 int sock_getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 {
+	VSOCK_DISPATCH(fd, vsock_sock_getsockname(fd, addr, len));
 	int r = CALL0(real.getsockname(fd, addr, len));
 
 	log_result("getsockname", fd, r == 0 ? addr : NULL, r == 0 && len ? *len : 0, r);
@@ -168,6 +259,7 @@ int sock_getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 
 int sock_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 {
+	VSOCK_DISPATCH(fd, vsock_sock_getpeername(fd, addr, len));
 	int r = CALL0(real.getpeername(fd, addr, len));
 
 	log_result("getpeername", fd, r == 0 ? addr : NULL, r == 0 && len ? *len : 0, r);
@@ -176,6 +268,7 @@ int sock_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 
 int sock_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
+	VSOCK_DISPATCH(fd, vsock_sock_setsockopt(fd, level, name, val, len));
 	int r = CALL0(real.setsockopt(fd, level, name, val, len));
 
 	if (r == 0 && val)
@@ -187,6 +280,7 @@ int sock_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 
 int sock_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
+	VSOCK_DISPATCH(fd, vsock_sock_getsockopt(fd, level, name, val, len));
 	int r = CALL0(real.getsockopt(fd, level, name, val, len));
 
 	logd("getsockopt fd=%d level=%d name=%d stack=%s -> %d%s%s", fd, level, name, stack_name_of(fd),
@@ -209,11 +303,14 @@ int sock_shutdown(int fd, int how)
  * it before the kernel closes the fd), so there is nothing to look up here. */
 void sock_closed(int fd, int ret, int err)
 {
+	vsock_sock_closed((unsigned)fd, (unsigned)fd);
 	logd("close fd=%d -> %d%s%s", fd, ret, ret < 0 ? " " : "", ret < 0 ? log_errname(err) : "");
 }
 
 void sock_closed_range(unsigned first, unsigned last, int flags, int ret, int err)
 {
+	if (ret == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
+		vsock_sock_closed(first, last);
 	logd("close_range %u..%u flags=%d -> %d%s%s", first, last, flags, ret, ret < 0 ? " " : "",
 	     ret < 0 ? log_errname(err) : "");
 }
@@ -229,6 +326,7 @@ void sock_duped(const char *call, int oldfd, int newfd, int cloexec, int err)
 		return;
 	if (fdt_dup(oldfd, newfd, cloexec) < 0)
 		logw("fd %d is beyond the tracked range; it works but is not recorded", newfd);
+	vsock_sock_dup(oldfd, newfd);
 	if (fdt_known(newfd))
 		logd("%s fd=%d -> %d stack=%s", call, oldfd, newfd, stack_name_of(newfd));
 }

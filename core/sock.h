@@ -26,6 +26,10 @@ int sock_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 int sock_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
 int sock_shutdown(int fd, int how);
 
+/* sendto()/sendmsg() with a destination: applies the routing rules (route.h) before the
+ * shim sends; 0 to go on, -errno to fail the send. Call only when route_active(). */
+int sock_route_sendto(int fd, const struct sockaddr *addr, socklen_t len);
+
 /* Bookkeeping around calls the shim forwards itself. */
 void sock_closed(int fd, int ret, int err);
 void sock_closed_range(unsigned first, unsigned last, int flags, int ret, int err);

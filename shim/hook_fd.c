@@ -9,6 +9,7 @@
 
 #include "fdtable.h"
 #include "ownfd.h"
+#include "quiesce.h"
 #include "shim.h"
 #include "sock.h"
 
@@ -23,10 +24,12 @@ SHIM_API int close(int fd)
 	shim_enter();
 	if (unlikely(ownfd_is(fd)))
 		return 0; /* the log fd stays ours; the program believed it closed something */
+	struct quiesce_slot *q_ = quiesce_enter(fd);   /* no close of a frozen socket */
 	int known = fdt_known(fd);
 	if (known)
 		fdt_del(fd);
 	int r = real.close(fd);
+	quiesce_leave(q_);
 	if (unlikely(known && LOG_ON(LOGL_DEBUG))) {
 		int e = errno;
 		sock_closed(fd, r, e);
@@ -65,9 +68,11 @@ SHIM_API int close_range(unsigned int first, unsigned int last, int flags)
 		return errno = ENOSYS, -1;
 	if (first > last)
 		return real.close_range(first, last, flags);
+	struct quiesce_slot *q_ = quiesce_enter((int)first);
 	if (!(flags & CLOSE_RANGE_CLOEXEC))
 		fdt_del_range(first, last);
 	int r = close_range_sparing(first, last, flags);
+	quiesce_leave(q_);
 	if (unlikely(LOG_ON(LOGL_DEBUG))) {
 		int e = errno;
 		sock_closed_range(first, last, flags, r, e);
@@ -112,7 +117,9 @@ static int dup_onto(const char *call, int oldfd, int newfd, int flags, int use_d
 		ownfd_evacuate(newfd);
 		errno = e;
 	}
+	struct quiesce_slot *q_ = quiesce_enter(oldfd);   /* dup2 onto a frozen socket closes it */
 	int r = use_dup3 ? real.dup3(oldfd, newfd, flags) : real.dup2(oldfd, newfd);
+	quiesce_leave(q_);
 	if (r >= 0 || fdt_known(oldfd)) {
 		int e = errno;
 		sock_duped(call, oldfd, r, flags & O_CLOEXEC, e);

@@ -5,6 +5,8 @@
  * level), so the shim costs nothing measurable here (see docs/benchmarks.md). recvmsg and
  * recvmmsg also notice sockets arriving through SCM_RIGHTS.
  */
+#include "route.h"
+#include "quiesce.h"
 #include "shim.h"
 #include "sock.h"
 
@@ -24,7 +26,9 @@ int __sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags);
 SHIM_API ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
 	shim_enter();
+	struct quiesce_slot *q_ = quiesce_enter(fd);
 	ssize_t r = real.send(fd, buf, len, flags);
+	quiesce_leave(q_);
 	LOG_IO("send", fd, r, NULL, 0);
 	return r;
 }
@@ -34,7 +38,14 @@ SHIM_API ssize_t sendto(int fd, const void *buf, size_t len, int flags, const st
 			socklen_t alen)
 {
 	shim_enter();
+	if (unlikely(addr && route_active())) { /* routing rules may pick another stack */
+		int e = errno, rr = sock_route_sendto(fd, addr, alen);
+		if (rr < 0)
+			return shim_ret(rr, e);
+	}
+	struct quiesce_slot *q_ = quiesce_enter(fd);
 	ssize_t r = real.sendto(fd, buf, len, flags, addr, alen);
+	quiesce_leave(q_);
 	LOG_IO("sendto", fd, r, addr, alen);
 	return r;
 }
@@ -42,7 +53,14 @@ SHIM_API ssize_t sendto(int fd, const void *buf, size_t len, int flags, const st
 SHIM_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	shim_enter();
+	if (unlikely(msg && msg->msg_name && route_active())) {
+		int e = errno, rr = sock_route_sendto(fd, msg->msg_name, msg->msg_namelen);
+		if (rr < 0)
+			return shim_ret(rr, e);
+	}
+	struct quiesce_slot *q_ = quiesce_enter(fd);
 	ssize_t r = real.sendmsg(fd, msg, flags);
+	quiesce_leave(q_);
 	LOG_IO("sendmsg", fd, r, msg ? msg->msg_name : NULL, msg ? msg->msg_namelen : 0);
 	return r;
 }
@@ -50,7 +68,9 @@ SHIM_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 SHIM_API int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
 	shim_enter();
+	struct quiesce_slot *q_ = quiesce_enter(fd);
 	int r = real.sendmmsg(fd, vec, vlen, flags);
+	quiesce_leave(q_);
 	LOG_IO("sendmmsg", fd, r, NULL, 0);
 	return r;
 }
@@ -60,7 +80,9 @@ SHIM_API int __sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flag
 SHIM_API ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
 	shim_enter();
+	struct quiesce_slot *q_ = quiesce_enter(fd);
 	ssize_t r = real.recv(fd, buf, len, flags);
+	quiesce_leave(q_);
 	LOG_IO("recv", fd, r, NULL, 0);
 	return r;
 }
@@ -70,7 +92,9 @@ SHIM_API ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct socka
 			  socklen_t *alen)
 {
 	shim_enter();
+	struct quiesce_slot *q_ = quiesce_enter(fd);
 	ssize_t r = real.recvfrom(fd, buf, len, flags, addr, alen);
+	quiesce_leave(q_);
 	LOG_IO("recvfrom", fd, r, r >= 0 ? addr : NULL, r >= 0 && alen ? *alen : 0);
 	return r;
 }
@@ -78,7 +102,9 @@ SHIM_API ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct socka
 SHIM_API ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	shim_enter();
+	struct quiesce_slot *q_ = quiesce_enter(fd);
 	ssize_t r = real.recvmsg(fd, msg, flags);
+	quiesce_leave(q_);
 	if (r >= 0 && msg && msg->msg_controllen) {
 		int e = errno;
 		sock_received_fds(msg);
@@ -92,7 +118,9 @@ SHIM_API int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
 		      struct timespec *timeout)
 {
 	shim_enter();
+	struct quiesce_slot *q_ = quiesce_enter(fd);
 	int r = real.recvmmsg(fd, vec, vlen, flags, timeout);
+	quiesce_leave(q_);
 	if (r > 0) {
 		int e = errno;
 		for (int i = 0; i < r; i++)
@@ -110,7 +138,9 @@ SHIM_API ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int fl
 	shim_enter();
 	if (unlikely(!real.__recv_chk))
 		return errno = ENOSYS, -1;
+	struct quiesce_slot *q_ = quiesce_enter(fd);
 	ssize_t r = real.__recv_chk(fd, buf, len, buflen, flags);
+	quiesce_leave(q_);
 	LOG_IO("recv", fd, r, NULL, 0);
 	return r;
 }
@@ -121,7 +151,9 @@ SHIM_API ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, in
 	shim_enter();
 	if (unlikely(!real.__recvfrom_chk))
 		return errno = ENOSYS, -1;
+	struct quiesce_slot *q_ = quiesce_enter(fd);
 	ssize_t r = real.__recvfrom_chk(fd, buf, len, buflen, flags, addr, alen);
+	quiesce_leave(q_);
 	LOG_IO("recvfrom", fd, r, r >= 0 ? addr : NULL, r >= 0 && alen ? *alen : 0);
 	return r;
 }

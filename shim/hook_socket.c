@@ -3,6 +3,7 @@
  * Each forwards to sock_*() in core, which picks the stack and keeps the fd table.
  * The exported glibc aliases (__socket, __connect) are the same functions.
  */
+#include "quiesce.h"
 #include "shim.h"
 #include "sock.h"
 
@@ -104,5 +105,8 @@ SHIM_API int shutdown(int fd, int how)
 	int e = errno;
 
 	shim_enter();
-	return (int)shim_ret(sock_shutdown(fd, how), e);
+	struct quiesce_slot *q_ = quiesce_enter(fd);
+	int r = sock_shutdown(fd, how);
+	quiesce_leave(q_);
+	return (int)shim_ret(r, e);
 }

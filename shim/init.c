@@ -16,12 +16,18 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "ctlthread.h"
+#include "epolltrack.h"
 #include "fdtable.h"
 #include "ownfd.h"
+#include "quiesce.h"
 #include "rawsys.h"
+#include "restore.h"
 #include "shim.h"
 #include "sock.h"
+#include "route.h"
 #include "stack.h"
+#include "stack_setup.h"
 
 extern char **environ;
 
@@ -80,6 +86,7 @@ static void log_fd_moved(int oldfd, int newfd)
 {
 	if (log_get_fd() == oldfd)
 		log_set_fd(newfd);
+	shim_control_fd_moved(oldfd, newfd);
 }
 
 static void open_log(const struct config *cfg)
@@ -113,44 +120,64 @@ static void fork_child(void)
 	char prefix[32];
 
 	fdt_fork_child();
+	quiesce_fork_child();
+	ctl_fork_child();
 	log_fmt(prefix, sizeof(prefix), "sockshift[%ld]", rawsys0(SYS_getpid));
 	log_set_prefix(prefix);
 }
 
+/* Set on the thread running do_init: libraries that bring up stacks (libvdestack, libnl)
+ * call hooked functions from inside it, which must go straight through, not wait on the
+ * pthread_once that is running. */
+static __thread int shim_initializing;
+
 static void do_init(void)
 {
 	char err[CONFIG_ERR_MAX], why[CONFIG_ERR_MAX];
-	struct stack_spec spec;
-	struct stack *st;
-	struct config cfg;
+	static struct config cfg; /* large (stack lists); the constructor's stack may be small */
 	int saved = errno;
 
+	shim_initializing = 1;
 	shim_resolve();
 	if (config_load(&cfg, environ, err, sizeof(err)) < 0)
 		shim_fatal(SHIM_EXIT_CONFIG, "%s", err);
 	open_log(&cfg);
-	if (stack_spec_parse(cfg.stack, &spec, why, sizeof(why)) < 0 ||
-	    stack_open(&spec, &st, why, sizeof(why)) < 0)
-		shim_fatal(SHIM_EXIT_CONFIG, "stack '%s' is not available: %s", cfg.stack, why);
-	stack_set_default(st);
+	if (stack_setup_apply(&cfg, why, sizeof(why)) < 0)
+		shim_fatal(SHIM_EXIT_CONFIG, "%s", why);
+	shim_patch_start(&cfg);   /* before any thread of ours starts */
+	epolltrack_enable(route_active());
+	quiesce_init();
+	restore_prepare(&cfg);   /* restore_run() in the constructor: it needs the hooks */
+	unsetenv("SOCKSHIFT_RESTORE");   /* children must not restore the same images again */
 	find_self();
 	save_keep_env();
 	const char *fds = getenv("SOCKSHIFT_FDS");
 	if (fds && sock_adopt_inherited(fds, err, sizeof(err)) < 0)
 		shim_fatal(SHIM_EXIT_CONFIG, "%s", err);
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
-	logi("started: stack=%s log=%s%s%s", st->name, log_level_name(cfg.log_level),
-	     cfg.conf_path[0] ? " conf=" : "", cfg.conf_path);
+	ctl_prepare(&cfg);   /* ctl_start() in the constructor */
+	shim_control_start(&cfg);
+	ownfd_set_moved_cb(log_fd_moved);
+	logi("started: stack=%s%s log=%s%s%s", stack_default()->name, route_active() ? " +routes" : "",
+	     log_level_name(cfg.log_level), cfg.conf_path[0] ? " conf=" : "", cfg.conf_path);
 	errno = saved;
 	atomic_store_explicit(&shim_ready, 1, memory_order_release);
+	shim_initializing = 0;
 }
 
 void shim_init(void)
 {
+	if (shim_initializing)
+		return;
 	pthread_once(&shim_once, do_init);
 }
 
 __attribute__((constructor)) static void shim_constructor(void)
 {
 	shim_init();
+	char err[CONFIG_ERR_MAX];
+	if (ctl_start() < 0)
+		shim_fatal(SHIM_EXIT_CONFIG, "cannot start the checkpoint control thread");
+	if (restore_run(err, sizeof(err)) < 0)
+		shim_fatal(SHIM_EXIT_CONFIG, "SOCKSHIFT_RESTORE: %s", err);
 }

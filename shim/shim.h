@@ -41,8 +41,19 @@ static inline long shim_ret(long r, int saved_errno)
 	return r;
 }
 
+/* The control socket (control.c): started at init unless SOCKSHIFT_CONTROL=off; follows
+ * its fd when ownfd moves it. */
+struct config;
+void shim_control_start(const struct config *cfg);
+void shim_control_fd_moved(int oldfd, int newfd);
+
 /* Fills the real table with the next definitions (libc's); fatal if one is our own. */
 void shim_resolve(void);
+/* Syscall-site patching (shim/patch.c) and the syscall() hook (hook_syscall.c). */
+struct config;
+void shim_patch_start(const struct config *cfg);
+void shim_syscall_resolve(void);
+
 /* Writes a message to stderr with raw syscalls and ends the process. */
 __attribute__((noreturn)) void shim_fatal(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -48,6 +48,9 @@ static void lock(struct netlock **nl, int fd, unsigned dirs)
 	cr_assert(eq(int, netlock_add(*nl, &c, 1, dirs), 0));
 }
 
+/* Run by migrate between the save and the restore, when set. */
+static void (*migrate_between)(void);
+
 /* Checkpoint S (locked), close it silently, restore a copy; returns the new fd (lock lifted). */
 static int migrate(int s, struct netlock **nl, const union repair_addr *self,
 		   const union repair_addr *peer, struct repair_data *out)
@@ -73,6 +76,8 @@ static int migrate(int s, struct netlock **nl, const union repair_addr *self,
 	cr_assert(eq(int, repair_get_addr(sk, REPAIR_PEER, &a_peer), 0));
 	repair_release(sk);
 	close(s);   /* in repair mode: silent */
+	if (migrate_between)
+		migrate_between();
 
 	ns = socket(a_self.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	cr_assert(ns >= 0);
@@ -447,6 +452,67 @@ Test(repair, options_round_trip)
 	getsockopt(s2, IPPROTO_TCP, TCP_CONGESTION, cc, &l);
 	cr_assert(eq(str, cc, "reno"));
 	cr_assert(ne(int, fcntl(s2, F_GETFL) & O_NONBLOCK, 0), "O_NONBLOCK back");
+	close(p);
+}
+
+static void put_sysctl(const char *path, const char *val)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert(not(eq(ptr, f, NULL)), "%s: %s", path, strerror(errno));
+	cr_assert(ge(int, fputs(val, f), 0));
+	cr_assert(eq(int, fclose(f), 0), "%s", path);
+}
+
+static const char *other_cc, *other_idle;
+
+/* The defaults change between save and restore (the sysctls are per namespace). */
+static void change_defaults(void)
+{
+	put_sysctl("/proc/sys/net/ipv4/tcp_keepalive_time", other_idle);
+	put_sysctl("/proc/sys/net/ipv4/tcp_congestion_control", other_cc);
+}
+
+/*
+ * The restore skips keepalive times and congestion control equal to the namespace defaults:
+ * values that were the defaults where the socket was saved must still come back when the
+ * defaults where it is restored differ. Also: repair_pause_as takes only INET families.
+ */
+Test(repair, defaults_of_another_namespace)
+{
+	struct netlock *nl = NULL;
+	struct repair_data d;
+	struct repair_sk *sk;
+	uint16_t port = 0;
+	int lfd, p, s, s2, idle = -1, idle2 = -1, u;
+	char cc[16] = "", cc2[16] = "";
+	socklen_t l;
+
+	enter_netns();
+	lfd = fx_listen(FAM4, 0, &port);
+	p = fx_connect(FAM4, port, 0);
+	s = accept(lfd, NULL, NULL);
+	cr_assert(ge(int, s, 0));
+	l = sizeof(idle);
+	cr_assert(eq(int, getsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &idle, &l), 0));
+	l = sizeof(cc) - 1;
+	cr_assert(eq(int, getsockopt(s, IPPROTO_TCP, TCP_CONGESTION, cc, &l), 0));
+	lock(&nl, s, NETLOCK_BOTH);
+	other_cc = strcmp(cc, "reno") ? "reno" : "cubic";
+	other_idle = idle == 600 ? "700" : "600";
+	migrate_between = change_defaults;
+	s2 = migrate(s, &nl, NULL, NULL, &d);
+	l = sizeof(idle2);
+	cr_assert(eq(int, getsockopt(s2, IPPROTO_TCP, TCP_KEEPIDLE, &idle2, &l), 0));
+	l = sizeof(cc2) - 1;
+	cr_assert(eq(int, getsockopt(s2, IPPROTO_TCP, TCP_CONGESTION, cc2, &l), 0));
+	cr_assert(eq(int, idle2, idle), "keepidle the program had");
+	cr_assert(eq(str, cc2, cc), "congestion control the program had");
+
+	u = socket(AF_UNIX, SOCK_STREAM, 0);
+	cr_assert(eq(int, repair_pause_as(u, AF_UNIX, 0, &sk), -EAFNOSUPPORT));
+	close(u);
+	close(s2);
 	close(p);
 }
 

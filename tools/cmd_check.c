@@ -21,20 +21,6 @@ static void check_usage(FILE *f)
 		"Exit status: 0 all features available, 1 some are missing, 2 usage error.\n");
 }
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
-
 int cmd_check(int argc, char **argv)
 {
 	int json = 0, missing = 0;
@@ -59,13 +45,13 @@ int cmd_check(int argc, char **argv)
 		missing += r != 0;
 		if (json) {
 			printf("%s\n  {\"name\": ", p == probe_list ? "" : ",");
-			json_str(p->name);
+			util_json_str(p->name);
 			printf(", \"available\": %s, \"error\": ", r == 0 ? "true" : "false");
-			json_str(r ? log_errname(r) : "");
+			util_json_str(r ? log_errname(r) : "");
 			printf(", \"detail\": ");
-			json_str(detail);
+			util_json_str(detail);
 			printf(", \"needed_for\": ");
-			json_str(p->needed_for);
+			util_json_str(p->needed_for);
 			printf("}");
 		} else {
 			printf("%-4s %-30s %s\n", r == 0 ? "yes" : "no", p->what, detail);

@@ -1,5 +1,6 @@
 #!/bin/sh
 # make demo: an unmodified web server and client, both run under `sockshift run`, and
+# (part 2, tools/demo_migrate.sh) checkpoints and a live hand-over of a streaming server;
 # what the shim's own log says it intercepted and where it routed each socket.
 #
 #   sh tools/demo.sh        (make demo builds first, then runs this)
@@ -79,3 +80,6 @@ echo "   The shim intercepted $n_cli calls in curl and $n_srv in the server (soc
 echo "   exec/fork calls that keep it in children); socket calls by stack: $stacks."
 echo "   Neither program was changed or rebuilt, and the page arrived intact."
 echo "   Try other stacks and settings with: $B/bin/sockshift run --help"
+
+# Part 2: checkpoints and a live hand-over (needs root; says so and skips otherwise).
+sh tools/demo_migrate.sh

@@ -10,6 +10,11 @@ static const struct cmd cmds[] = {
 	{ "run",   "run a program with its sockets under sockshift", cmd_run },
 	{ "check", "report which kernel features this machine offers", cmd_check },
 	{ "show",  "decode checkpoint images for people (or --json for scripts)", cmd_show },
+	{ "dump",  "checkpoint the TCP sockets of a running shimmed process", cmd_dump },
+	{ "migrate", "hand a running process's connections to a new one (zero downtime)", cmd_migrate },
+	{ "unlock", "remove network locks left by crashed checkpoints", cmd_unlock },
+	{ "ps",    "list the processes running under sockshift and their sockets", cmd_ps },
+	{ "swrk",  "serve CRIU RPC on an inherited socket, as `criu swrk FD` (for CRIU clients)", cmd_swrk },
 	{ 0 }
 };
 

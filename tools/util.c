@@ -81,3 +81,17 @@ int util_find_shim(char *out, size_t size)
 	snprintf(out, size, "%s/libsockshift.so", SOCKSHIFT_LIBDIR);
 	return access(out, R_OK) == 0 ? 0 : -ENOENT;
 }
+
+void util_json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}

@@ -26,6 +26,11 @@ struct cmd {
 int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_show(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
+int cmd_swrk(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_migrate(int argc, char **argv);
+int cmd_unlock(int argc, char **argv);
 
 extern const char *util_prog;
 
@@ -34,6 +39,8 @@ void util_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "--name=value" or "--name value": returns the value (advancing *i) or NULL. */
 const char *util_opt_value(int argc, char **argv, int *i, const char *name);
 int util_is_help(const char *arg);
+/* Prints s as a JSON string literal (quotes, escapes) on stdout. */
+void util_json_str(const char *s);
 /* Full path of libsockshift.so next to this binary or installed; 0 or -ENOENT. */
 int util_find_shim(char *out, size_t size);
 

@@ -2,13 +2,16 @@
  * fd_list — what fds does a program really have? For the "no shim fd leaks" test.
  *
  *   fd_list                 prints "fd N TARGET" for each open fd (TARGET: the path, or
- *                           "socket"/"pipe"/"anon_inode" without the varying inode number)
+ *                           "socket"/"pipe"/"anon_inode" without the varying inode number);
+ *                           fds at 900 and above (where sockshift keeps its own) get
+ *                           " cloexec" or " inheritable" appended
  *   fd_list exec LOGFILE    opens a socket with and one without FD_CLOEXEC, then execs
  *   fd_list spawn LOGFILE   (or posix_spawns and waits for) "fd_list" with
  *                           SOCKSHIFT_LOG_FILE=LOGFILE in its environment, so that a shim
  *                           in the child logs to its own file, not the parent's.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -48,7 +51,9 @@ static int list(void)
 		char *colon = strchr(target, ':');
 		if (target[0] != '/' && colon)
 			*colon = 0; /* "socket:[123]" -> "socket" */
-		printf("fd %d %s\n", fds[i], target);
+		int fdflags = fcntl(fds[i], F_GETFD);
+		printf("fd %d %s%s\n", fds[i], target,
+		       fds[i] < 900 ? "" : (fdflags & FD_CLOEXEC) ? " cloexec" : " inheritable");
 	}
 	return 0;
 }
@@ -81,6 +86,20 @@ int main(int argc, char **argv)
 	env[k++] = logvar;
 	env[k] = NULL;
 
+	/* The parent's own view first, to a file the test names: its shim's fds must all be
+	 * close-on-exec, so that none of them can reach the child. */
+	const char *pl = getenv("FD_LIST_PARENT");
+	if (pl) {
+		fflush(stdout);
+		int saved = dup(1), f = open(pl, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (saved < 0 || f < 0 || dup2(f, 1) < 0)
+			die("FD_LIST_PARENT");
+		list();
+		fflush(stdout);
+		dup2(saved, 1);
+		close(saved);
+		close(f);
+	}
 	char *cargv[] = { "fd_list", NULL };
 	fflush(stdout);
 	if (!strcmp(argv[1], "exec")) {

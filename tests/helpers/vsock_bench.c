@@ -147,6 +147,6 @@ int main(int argc, char **argv)
 	}
 	double rtt = (now() - t0) / (double)rounds * 1e6;
 	close(s);
-	printf("%s tput_MiB_s=%.1f rtt_us=%.1f\n", argv[1], tput, rtt);
+	printf("%s tput_MiB_s=%.2f rtt_us=%.2f\n", argv[1], tput, rtt);
 	return 0;
 }
