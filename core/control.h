@@ -79,6 +79,8 @@ struct control_dump {
 	int notify_scripts;         /* the client asked for notifications (else notify is a no-op) */
 	int keep_lock;              /* set by ops->dump: the lock stays (hand-over), so no
 	                             * network-unlock is sent after a success */
+	int has_stats;              /* set by ops->dump: stats go into the reply (ss_dump) */
+	struct rpc_dump_stats stats;
 	/* See step 3 above. script: "network-lock", "post-dump", "network-unlock". */
 	int (*notify)(struct control_dump *d, const char *script);
 	void *priv;                 /* the server's */
@@ -160,6 +162,18 @@ int control_proxy_dump(void *ctx, struct control_dump *d, char *err, size_t errl
 int control_find(pid_t pid, char *buf, size_t size);
 /* A connected client socket to path, or -errno. */
 int control_connect(const char *path);
+
+/* `sockshift dump` / `migrate` (control_dump.c): DUMP of pid over its control socket, into a
+ * new directory ckpt-PID-TIME-N under images (NULL: pid's SOCKSHIFT_IMAGES, else
+ * /var/tmp/sockshift), exit_mode 1 (hand-over), 0 (resume) or -1 (pid's SOCKSHIFT_ON_DUMP),
+ * with tcp_established. Never signals. 0 with *st filled (dir, mode, counts, times, netlock;
+ * signal_to_resumed_us = request sent to resumed), or -errno with a reason in err: -ESRCH no
+ * such process, -ENOTSUP not under sockshift, -ENOTCONN its control socket is disabled
+ * (SOCKSHIFT_CONTROL=off: the caller may use the signal, ctl_dump_request), -ETIMEDOUT, or
+ * the checkpoint's error (cr_errno, cr_errmsg). */
+struct ctl_status;
+int control_dump_request(pid_t pid, const char *images, int exit_mode, unsigned timeout_ms,
+			 struct ctl_status *st, char *err, size_t errlen);
 
 /* The process's sockets from the fdtable (the default ops->list). */
 int control_list_fdtable(void *ctx, struct rpc_sock *socks, unsigned max, unsigned *n);

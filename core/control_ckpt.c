@@ -173,6 +173,17 @@ int control_ckpt_dump(void *ctx, struct control_dump *d, char *err, size_t errle
 	logi("control: checkpoint for pid %d: %u connections, %u listeners, %u skipped, pause %llu us "
 	     "-> %s", (int)d->client_pid, res.nconns, res.nlisteners, res.nskipped,
 	     (unsigned long long)res.pause_us, d->dir_path);
+	d->has_stats = 1;
+	d->stats.conns = res.nconns;
+	d->stats.listeners = res.nlisteners;
+	d->stats.skipped = res.nskipped;
+	d->stats.bytes = res.bytes;
+	d->stats.lock_us = res.lock_us;
+	d->stats.pause_us = res.pause_us;
+	d->stats.write_us = res.write_us;
+	d->stats.total_us = res.total_us;
+	d->stats.resumed_at_us = o.exit_mode ? 0 : res.resumed_at_us;
+	log_fmt(d->stats.netlock, sizeof(d->stats.netlock), "%s", res.netlock);
 	if (o.exit_mode)
 		d->keep_lock = 1;   /* handed over: frozen and locked until this process ends */
 	pthread_mutex_unlock(&ckpt_lock);

@@ -295,6 +295,8 @@ static void handle_dump(struct session *s, const struct rpc_req *req)
 		goto out_reply;
 	}
 	resp.success = 1;
+	resp.has_stats = d.has_stats;
+	resp.stats = d.stats;
 out_reply:
 	dump_log(s, "DUMP %s%s%s", resp.success ? "succeeded" : "failed: ", resp.errmsg,
 		 resp.success ? "" : "");

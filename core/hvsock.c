@@ -53,7 +53,7 @@ int hvsock_listen_path(const char *uds, uint32_t port, char *out, size_t size)
 	return 0;
 }
 
-static long now_ms(void)
+long hvsock_now_ms(void)
 {
 	struct timespec ts;
 
@@ -65,7 +65,7 @@ static long now_ms(void)
 static int wait_for(int fd, short events, long deadline)
 {
 	for (;;) {
-		long left = deadline - now_ms();
+		long left = deadline - hvsock_now_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		struct pollfd p = { fd, events, 0 };
@@ -125,7 +125,7 @@ static int send_line(int fd, const char *line, size_t len, long deadline)
 }
 
 /* Reads the answer line one byte at a time, so guest data after it stays queued. */
-static int read_answer(int fd, long deadline, uint32_t *host_port)
+int hvsock_answer(int fd, long deadline, uint32_t *host_port)
 {
 	char line[HVSOCK_LINE_MAX];
 	size_t n = 0;
@@ -155,9 +155,8 @@ static int read_answer(int fd, long deadline, uint32_t *host_port)
 	}
 }
 
-int hvsock_connect(int fd, const char *uds, uint32_t port, int timeout_ms, uint32_t *host_port)
+int hvsock_start(int fd, const char *uds, uint32_t port, long deadline)
 {
-	long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : HVSOCK_TIMEOUT_MS);
 	char line[32];
 	size_t len = hvsock_format_connect(port, line, sizeof(line));
 	int r;
@@ -165,8 +164,16 @@ int hvsock_connect(int fd, const char *uds, uint32_t port, int timeout_ms, uint3
 	r = do_connect(fd, uds, deadline);
 	if (r < 0)
 		return r;
-	r = send_line(fd, line, len, deadline);
+	return send_line(fd, line, len, deadline);
+}
+
+int hvsock_connect(int fd, const char *uds, uint32_t port, int timeout_ms, uint32_t *host_port)
+{
+	long deadline = hvsock_now_ms() + (timeout_ms > 0 ? timeout_ms : HVSOCK_TIMEOUT_MS);
+	int r;
+
+	r = hvsock_start(fd, uds, port, deadline);
 	if (r < 0)
 		return r;
-	return read_answer(fd, deadline, host_port);
+	return hvsock_answer(fd, deadline, host_port);
 }

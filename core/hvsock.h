@@ -14,9 +14,10 @@
  *
  * hvsock_connect() runs the whole handshake before it returns, also on a non-blocking
  * socket (it waits with poll, at most timeout_ms in all), and leaves the socket's file
- * status flags as they were. Errors: -ECONNREFUSED (VMM closed or reset before OK, or
- * nothing listens on uds_path), -ETIMEDOUT, -EPROTO (an answer that is not "OK <u32>"),
- * -ENAMETOOLONG, or the errno of the failed call.
+ * status flags as they were; hvsock_start() + hvsock_answer() split it in two.
+ * Errors: -ECONNREFUSED (VMM closed or reset before OK, or nothing listens on uds_path),
+ * -ETIMEDOUT, -EPROTO (an answer that is not "OK <u32>"), -ENAMETOOLONG, or the errno of
+ * the failed call.
  */
 #ifndef SOCKSHIFT_HVSOCK_H
 #define SOCKSHIFT_HVSOCK_H
@@ -28,6 +29,14 @@
 #define HVSOCK_TIMEOUT_MS  2000     /* the VMMs' own CONN_REQUEST_TIMEOUT */
 
 int hvsock_connect(int fd, const char *uds, uint32_t port, int timeout_ms, uint32_t *host_port);
+
+/* hvsock_connect() in two halves, for a program's non-blocking connect (vsock_sock.c):
+ * hvsock_start() connects to uds and sends the CONNECT line (both immediate on a local Unix
+ * socket unless the VMM's backlog is full); hvsock_answer() later consumes the answer line,
+ * waiting for it until deadline (an hvsock_now_ms() value). Same errors as hvsock_connect. */
+long hvsock_now_ms(void);
+int hvsock_start(int fd, const char *uds, uint32_t port, long deadline);
+int hvsock_answer(int fd, long deadline, uint32_t *host_port);
 
 /* "<uds>_<port>" into out; -ENAMETOOLONG if it does not fit a sun_path or size. */
 int hvsock_listen_path(const char *uds, uint32_t port, char *out, size_t size);

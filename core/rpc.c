@@ -178,6 +178,7 @@ ssize_t rpc_resp_encode(const struct rpc_resp *resp, void *buf, size_t size)
 	CriuFeatures feat = CRIU_FEATURES__INIT;
 	CriuNotify notify = CRIU_NOTIFY__INIT;
 	SsRpcProcess proc = SS_RPC_PROCESS__INIT;
+	SsRpcDumpStats stats = SS_RPC_DUMP_STATS__INIT;
 	SsRpcSocket *socks = NULL, **sockp = NULL;
 	ssize_t r;
 
@@ -230,6 +231,23 @@ ssize_t rpc_resp_encode(const struct rpc_resp *resp, void *buf, size_t size)
 		proc.stack = (char *)resp->proc_stack;
 		proc.version = (char *)resp->proc_version;
 		m.ss_process = &proc;
+	}
+	if (resp->has_stats) {
+		const struct rpc_dump_stats *t = &resp->stats;
+		stats.has_conns = stats.has_listeners = stats.has_skipped = stats.has_bytes = 1;
+		stats.has_lock_us = stats.has_pause_us = stats.has_write_us = stats.has_total_us = 1;
+		stats.has_resumed_at_us = 1;
+		stats.conns = t->conns;
+		stats.listeners = t->listeners;
+		stats.skipped = t->skipped;
+		stats.bytes = t->bytes;
+		stats.lock_us = t->lock_us;
+		stats.pause_us = t->pause_us;
+		stats.write_us = t->write_us;
+		stats.total_us = t->total_us;
+		stats.resumed_at_us = t->resumed_at_us;
+		stats.netlock = t->netlock[0] ? (char *)t->netlock : NULL;
+		m.ss_dump = &stats;
 	}
 	if (resp->nsocks) {
 		socks = calloc(resp->nsocks, sizeof(*socks));
@@ -368,6 +386,20 @@ int rpc_resp_decode(const void *buf, size_t len, struct rpc_resp *out, struct rp
 		copy_str(out->proc_comm, sizeof(out->proc_comm), m->ss_process->comm);
 		copy_str(out->proc_stack, sizeof(out->proc_stack), m->ss_process->stack);
 		copy_str(out->proc_version, sizeof(out->proc_version), m->ss_process->version);
+	}
+	if (m->ss_dump) {
+		const SsRpcDumpStats *t = m->ss_dump;
+		out->has_stats = 1;
+		out->stats.conns = t->conns;
+		out->stats.listeners = t->listeners;
+		out->stats.skipped = t->skipped;
+		out->stats.bytes = t->bytes;
+		out->stats.lock_us = t->lock_us;
+		out->stats.pause_us = t->pause_us;
+		out->stats.write_us = t->write_us;
+		out->stats.total_us = t->total_us;
+		out->stats.resumed_at_us = t->resumed_at_us;
+		copy_str(out->stats.netlock, sizeof(out->stats.netlock), t->netlock);
 	}
 	out->socks = socks;
 	for (size_t i = 0; i < m->n_ss_sockets && out->nsocks < max_socks; i++) {

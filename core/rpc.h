@@ -103,6 +103,14 @@ struct rpc_sock {
 	char stack[32];
 };
 
+/* sockshift's statistics of a successful DUMP (criu_resp.ss_dump). */
+struct rpc_dump_stats {
+	unsigned conns, listeners, skipped;
+	unsigned long long bytes, lock_us, pause_us, write_us, total_us;
+	unsigned long long resumed_at_us;   /* CLOCK_MONOTONIC; 0 = not resumed (exit mode) */
+	char netlock[64];                   /* "" = none */
+};
+
 struct rpc_resp {
 	int type;                       /* echoed request type, RPC_NOTIFY, or RPC_EMPTY */
 	int success;
@@ -126,6 +134,9 @@ struct rpc_resp {
 	char proc_comm[32], proc_stack[32], proc_version[32];
 	unsigned nsocks;
 	struct rpc_sock *socks;         /* caller's array of nsocks entries; not owned */
+	/* DUMP (sockshift's own field): what was saved */
+	int has_stats;
+	struct rpc_dump_stats stats;
 };
 
 /* 0, or -EBADMSG with a reason in err. *out is fully written either way. */

@@ -3,10 +3,14 @@
  *
  * Per fd, a small record holds what the program believes: the AF_INET/AF_INET6 addresses
  * it bound, connected to, or accepted from, the vsock port it listens on, and whether a
- * non-blocking connect is pending (so its SO_ERROR can be mapped). Records live in one
- * mmap'd array indexed by fd (no malloc, copied by fork); a record is trusted only while
- * the fd table says the fd belongs to the vsock stack, so stale ones after close() are
- * harmless.
+ * non-blocking connect is pending (so its SO_ERROR can be mapped). In hybrid mode a
+ * non-blocking connect sends the CONNECT line and returns EINPROGRESS; the VMM's answer is
+ * consumed when the program asks SO_ERROR (as it does after waiting for writability),
+ * getpeername, or connects again — waiting for it then, until the connect's deadline — or
+ * by the first read (vsock_sock_read_gate, which does not wait on a non-blocking socket).
+ * Records live in one mmap'd array indexed by fd (no malloc, copied by fork); a record is
+ * trusted only while the fd table says the fd belongs to the vsock stack, so stale ones
+ * after close() are harmless.
  *
  *   program sees                          kernel does (guest)          (hybrid host)
  *   socket(AF_INET, SOCK_STREAM, 0)       socket(AF_VSOCK, STREAM, 0)  socket(AF_UNIX, STREAM)
@@ -39,6 +43,7 @@ enum {
 	VFD_CONNECTED  = 1 << 3,
 	VFD_LOCAL_SET  = 1 << 4,   /* local holds the address to report */
 	VFD_PEER_SET   = 1 << 5,
+	VFD_HVSHAKE    = 1 << 6,   /* hybrid: CONNECT sent, the VMM's answer not yet read */
 };
 
 struct vfd {
@@ -47,6 +52,7 @@ struct vfd {
 	uint32_t vport;             /* listening vsock port */
 	struct sockaddr_in6 local;  /* sockaddr_in for AF_INET */
 	struct sockaddr_in6 peer;
+	long hs_deadline;           /* VFD_HVSHAKE: when the answer is late (hvsock_now_ms) */
 };
 
 static struct vfd *vfds;        /* FDT_FD_MAX entries, mapped on first use */
@@ -85,6 +91,8 @@ static void rebuild(int fd, struct vfd *v, int domain)
 	struct sockaddr_storage raw, ss;
 	socklen_t l = sizeof(raw);
 
+	if (v->flags & VFD_HVSHAKE)
+		__atomic_fetch_sub(&vsock_state.hvshakes, 1, __ATOMIC_RELAXED);
 	memset(v, 0, sizeof(*v));
 	v->domain = (unsigned char)domain;
 	if (KCALL(real.getpeername(fd, (struct sockaddr *)&raw, &l)) == 0) {
@@ -302,9 +310,60 @@ static void renew_hybrid(int fd)
 
 static void connected(int fd, struct vfd *v, uint32_t local_vport)
 {
-	v->flags = (unsigned char)((v->flags & ~VFD_CONNECTING) | VFD_CONNECTED);
+	v->flags = (unsigned char)((v->flags & ~(VFD_CONNECTING | VFD_HVSHAKE)) | VFD_CONNECTED);
 	local_for(v, (struct sockaddr *)&v->peer, vsock_addr_port(local_vport));
 	fdt_set_state(fd, FDT_CONNECTED, 0);
+}
+
+/* Hybrid non-blocking connect: reads the VMM's answer, waiting for it until the connect's
+ * deadline. 0 (connected) or what TCP's SO_ERROR would say; a failure leaves a fresh socket. */
+static int finish_hybrid(int fd, struct vfd *v)
+{
+	uint32_t hport = 0;
+	int e = errno, r = hvsock_answer(fd, v->hs_deadline, &hport);
+
+	errno = e;
+	if (v->flags & VFD_HVSHAKE)
+		__atomic_fetch_sub(&vsock_state.hvshakes, 1, __ATOMIC_RELAXED);
+	if (r == 0) {
+		connected(fd, v, hport);
+	} else {
+		v->flags &= (unsigned char)~(VFD_CONNECTING | VFD_HVSHAKE | VFD_PEER_SET);
+		fdt_set_state(fd, 0, FDT_CONNECTED);
+		renew_hybrid(fd);
+	}
+	logd("connect fd=%d hvsock answer stack=vsock -> %d%s%s", fd, r < 0 ? -1 : 0,
+	     r < 0 ? " " : "", r < 0 ? log_errname(r) : "");
+	return r;
+}
+
+/* Hybrid connect: a blocking socket runs the whole handshake; a non-blocking one only sends
+ * CONNECT and says EINPROGRESS, like TCP (finish_hybrid reads the answer later). */
+static int connect_hybrid(int fd, struct vfd *v, uint32_t vport)
+{
+	uint32_t hport = 0;
+	int e = errno, fl = real.fcntl(fd, F_GETFL), r;
+
+	if (fl >= 0 && (fl & O_NONBLOCK)) {
+		v->hs_deadline = hvsock_now_ms() + HVSOCK_TIMEOUT_MS;
+		r = hvsock_start(fd, vsock_state.uds, vport, v->hs_deadline);
+		if (r == 0) {
+			v->flags |= VFD_CONNECTING | VFD_HVSHAKE;
+			__atomic_fetch_add(&vsock_state.hvshakes, 1, __ATOMIC_RELAXED);
+			fdt_set_state(fd, FDT_CONNECTED, 0);
+			r = -EINPROGRESS;
+		}
+	} else {
+		r = hvsock_connect(fd, vsock_state.uds, vport, HVSOCK_TIMEOUT_MS, &hport);
+		if (r == 0)
+			connected(fd, v, hport);
+	}
+	errno = e;
+	if (r < 0 && r != -EINPROGRESS) {
+		v->flags &= (unsigned char)~VFD_PEER_SET;
+		renew_hybrid(fd);
+	}
+	return r;
 }
 
 int vsock_sock_connect(int fd, const struct sockaddr *addr, socklen_t len)
@@ -325,6 +384,10 @@ int vsock_sock_connect(int fd, const struct sockaddr *addr, socklen_t len)
 		r = -EISCONN;
 		goto out;
 	}
+	if (v->flags & VFD_HVSHAKE) {   /* connecting again, as TCP programs may: finish */
+		r = finish_hybrid(fd, v);
+		goto out;
+	}
 	idx = vsock_rules_match(&vsock_state.out, addr, len);
 	if (idx < 0) {
 		r = -ENETUNREACH;       /* no rule: this destination is not reachable over vsock */
@@ -337,14 +400,7 @@ int vsock_sock_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	memcpy(&v->peer, addr, salen(v->domain));
 	v->flags |= VFD_PEER_SET;
 	if (vsock_state.hybrid) {
-		uint32_t hport = 0;
-		r = hvsock_connect(fd, vsock_state.uds, vport, HVSOCK_TIMEOUT_MS, &hport);
-		if (r < 0) {
-			v->flags &= (unsigned char)~VFD_PEER_SET;
-			renew_hybrid(fd);
-			goto out;
-		}
-		connected(fd, v, hport);
+		r = connect_hybrid(fd, v, vport);
 		goto out;
 	}
 	struct sockaddr_vm svm = { .svm_family = AF_VSOCK, .svm_cid = cid, .svm_port = vport };
@@ -508,6 +564,10 @@ static void settle_connect(int fd, struct vfd *v)
 
 	if (!(v->flags & VFD_CONNECTING))
 		return;
+	if (v->flags & VFD_HVSHAKE) {
+		finish_hybrid(fd, v);
+		return;
+	}
 	if (KCALL(real.getpeername(fd, (struct sockaddr *)&peer, &l)) < 0)
 		return;
 	if (KCALL(real.getsockname(fd, (struct sockaddr *)&me, &ml)) < 0)
@@ -558,6 +618,11 @@ int vsock_sock_getsockopt(int fd, int level, int name, void *val, socklen_t *len
 		return -EFAULT;
 	if (level == SOL_SOCKET && name == SO_ERROR) {
 		r = KCALL(real.getsockopt(fd, level, name, val, len));
+		if (r == 0 && *len >= sizeof(int) && (v->flags & VFD_HVSHAKE)) {
+			int e = -finish_hybrid(fd, v);
+			memcpy(val, &e, sizeof(e));
+			return 0;
+		}
 		if (r == 0 && *len >= sizeof(int) && (v->flags & VFD_CONNECTING)) {
 			int e;
 			memcpy(&e, val, sizeof(e));
@@ -599,7 +664,11 @@ void vsock_sock_dup(int oldfd, int newfd)
 
 	if (!vsock_state.open || oldfd == newfd || !(o = vfd_at(oldfd, 1)) || !(n = vfd_at(newfd, 1)))
 		return;
+	if (n->flags & VFD_HVSHAKE)
+		__atomic_fetch_sub(&vsock_state.hvshakes, 1, __ATOMIC_RELAXED);
 	*n = *o;
+	/* the original fd alone reads the VMM's answer (the copy never gates its reads) */
+	n->flags &= (unsigned char)~VFD_HVSHAKE;
 }
 
 int vsock_sock_replay_opt(int nfd, int level, int name, const void *val, socklen_t len)
@@ -615,8 +684,33 @@ void vsock_sock_closed(unsigned first, unsigned last)
 		return;
 	if (last >= vfd_hi)
 		last = vfd_hi ? vfd_hi - 1 : 0;
-	for (unsigned fd = first; fd <= last && fd < vfd_hi; fd++)
+	for (unsigned fd = first; fd <= last && fd < vfd_hi; fd++) {
+		if (vfds[fd].flags & VFD_HVSHAKE)
+			__atomic_fetch_sub(&vsock_state.hvshakes, 1, __ATOMIC_RELAXED);
+		vfds[fd].flags = 0;
 		vfds[fd].domain = 0;
+	}
+}
+
+int vsock_sock_read_gate(int fd)
+{
+	char peek[HVSOCK_LINE_MAX + 1];
+	struct vfd *v;
+	int e = errno, r = 0;
+
+	if (!vsock_sock_owns(fd) || !(v = vfd_at(fd, 0)) || !(v->flags & VFD_HVSHAKE))
+		goto out;
+	int fl = real.fcntl(fd, F_GETFL);
+	ssize_t n = real.recv(fd, peek, sizeof(peek), MSG_PEEK | MSG_DONTWAIT);
+	int complete = n >= 0 ? n == 0 || n == sizeof(peek) || memchr(peek, '\n', (size_t)n)
+			      : errno != EAGAIN;
+	if (!complete && fl >= 0 && (fl & O_NONBLOCK) && hvsock_now_ms() < v->hs_deadline)
+		r = -EAGAIN;
+	else
+		r = finish_hybrid(fd, v);
+out:
+	errno = e;
+	return r;
 }
 
 int vsock_sock_not_checkpointable(int fd, char *why, size_t whylen)

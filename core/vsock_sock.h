@@ -32,8 +32,22 @@ struct vsock_state {
 	uint32_t local_cid;         /* guest: from /dev/vsock */
 	struct vsock_rules out;     /* vsock_connect rules */
 	struct vsock_rules in;      /* vsock_listen rules */
+	int hvshakes;               /* hybrid connects awaiting the VMM's answer */
 };
 extern struct vsock_state vsock_state;
+
+/* The read hooks' gate (recv, read and kin): while a hybrid non-blocking connect awaits the
+ * VMM's answer, the first read of that fd consumes the "OK" line, so the program gets only
+ * what followed it. 0: read on; -EAGAIN: non-blocking and the line is not complete yet;
+ * else the connect's error (ECONNREFUSED, EPROTO, ETIMEDOUT). One load and one predictable
+ * branch for every other fd while no such connect is pending. */
+int vsock_sock_read_gate(int fd);
+static inline int vsock_read_gate(int fd)
+{
+	if (__builtin_expect(__atomic_load_n(&vsock_state.hvshakes, __ATOMIC_RELAXED) != 0, 0))
+		return vsock_sock_read_gate(fd);
+	return 0;
+}
 
 /* Cheap (one load) when no vsock stack is open. */
 int vsock_sock_owns(int fd);

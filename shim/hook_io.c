@@ -9,6 +9,7 @@
 #include "quiesce.h"
 #include "shim.h"
 #include "sock.h"
+#include "vsock_sock.h"
 
 ssize_t __send(int fd, const void *buf, size_t len, int flags);
 ssize_t __recv(int fd, void *buf, size_t len, int flags);
@@ -80,6 +81,9 @@ SHIM_API int __sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flag
 SHIM_API ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
 	shim_enter();
+	int g_ = vsock_read_gate(fd);
+	if (unlikely(g_ < 0))
+		return shim_ret(g_, errno);
 	struct quiesce_slot *q_ = quiesce_enter(fd);
 	ssize_t r = real.recv(fd, buf, len, flags);
 	quiesce_leave(q_);
@@ -92,6 +96,9 @@ SHIM_API ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct socka
 			  socklen_t *alen)
 {
 	shim_enter();
+	int g_ = vsock_read_gate(fd);
+	if (unlikely(g_ < 0))
+		return shim_ret(g_, errno);
 	struct quiesce_slot *q_ = quiesce_enter(fd);
 	ssize_t r = real.recvfrom(fd, buf, len, flags, addr, alen);
 	quiesce_leave(q_);
@@ -102,6 +109,9 @@ SHIM_API ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct socka
 SHIM_API ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	shim_enter();
+	int g_ = vsock_read_gate(fd);
+	if (unlikely(g_ < 0))
+		return shim_ret(g_, errno);
 	struct quiesce_slot *q_ = quiesce_enter(fd);
 	ssize_t r = real.recvmsg(fd, msg, flags);
 	quiesce_leave(q_);
@@ -136,6 +146,9 @@ SHIM_API int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
 SHIM_API ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
 {
 	shim_enter();
+	int g_ = vsock_read_gate(fd);
+	if (unlikely(g_ < 0))
+		return shim_ret(g_, errno);
 	if (unlikely(!real.__recv_chk))
 		return errno = ENOSYS, -1;
 	struct quiesce_slot *q_ = quiesce_enter(fd);
@@ -149,6 +162,9 @@ SHIM_API ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, in
 				struct sockaddr *addr, socklen_t *alen)
 {
 	shim_enter();
+	int g_ = vsock_read_gate(fd);
+	if (unlikely(g_ < 0))
+		return shim_ret(g_, errno);
 	if (unlikely(!real.__recvfrom_chk))
 		return errno = ENOSYS, -1;
 	struct quiesce_slot *q_ = quiesce_enter(fd);

@@ -12,6 +12,7 @@
 #include "quiesce.h"
 #include "rawsys.h"
 #include "shim.h"
+#include "vsock_sock.h"
 
 ssize_t __read(int fd, void *buf, size_t len);
 
@@ -31,6 +32,9 @@ SHIM_API ssize_t read(int fd, void *buf, size_t len)
 {
 	if (unlikely(!real.read))
 		return raw3(SYS_read, fd, buf, len);
+	int g_ = vsock_read_gate(fd);
+	if (unlikely(g_ < 0))
+		return shim_ret(g_, errno);
 	struct quiesce_slot *q = fdt_known(fd) ? quiesce_enter(fd) : NULL;
 	ssize_t r = real.read(fd, buf, len);
 	if (q)
@@ -55,6 +59,9 @@ SHIM_API ssize_t readv(int fd, const struct iovec *iov, int n)
 {
 	if (unlikely(!real.readv))
 		return raw3(SYS_readv, fd, iov, n);
+	int g_ = vsock_read_gate(fd);
+	if (unlikely(g_ < 0))
+		return shim_ret(g_, errno);
 	struct quiesce_slot *q = fdt_known(fd) ? quiesce_enter(fd) : NULL;
 	ssize_t r = real.readv(fd, iov, n);
 	if (q)

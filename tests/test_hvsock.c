@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -35,7 +36,7 @@ static void teardown(void)
 
 TestSuite(hvsock, .init = setup, .fini = teardown);
 
-enum behaviour { VMM_OK, VMM_OK_WITH_DATA, VMM_CLOSE, VMM_GARBAGE, VMM_SILENT, VMM_OK_SPLIT };
+enum behaviour { VMM_OK, VMM_OK_WITH_DATA, VMM_CLOSE, VMM_GARBAGE, VMM_SILENT, VMM_OK_SPLIT, VMM_OK_LATE };
 
 /* Starts the fake VMM; it checks the request line and answers as told. */
 static void start_vmm(enum behaviour b)
@@ -69,7 +70,12 @@ static void start_vmm(enum behaviour b)
 		usleep(50000);
 		(void)!write(c, "73741826\nX", 10);
 		break;
+	case VMM_OK_LATE:
+		usleep(300000);
+		(void)!write(c, "OK 1073741827\nlate", 18);
+		break;
 	case VMM_CLOSE:
+		usleep(100000);
 		_exit(0);
 	case VMM_GARBAGE:
 		(void)!write(c, "NOPE\n", 5);
@@ -194,4 +200,46 @@ Test(hvsock, no_vmm_is_refused)
 
 	cr_assert(eq(int, hvsock_connect(fd, path, 52, 300, NULL), -ECONNREFUSED));
 	close(fd);
+}
+
+/* The two halves a non-blocking connect uses: start returns before the VMM answers (it
+ * answers 300 ms late), the socket is writable meanwhile, answer waits for the line and
+ * leaves exactly the bytes after it; a VMM closing or answering garbage fails the answer. */
+Test(hvsock, start_then_late_answer)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	uint32_t hp = 0;
+	char buf[16] = "";
+
+	start_vmm(VMM_OK_LATE);
+	long t0 = hvsock_now_ms();
+	cr_assert(eq(int, hvsock_start(fd, path, 52, t0 + 2000), 0));
+	cr_assert(lt(long, hvsock_now_ms() - t0, 150L), "start waited for the answer");
+	struct pollfd p = { fd, POLLOUT, 0 };
+	cr_assert(eq(int, poll(&p, 1, 1000), 1));
+	cr_assert(eq(int, hvsock_answer(fd, t0 + 2000, &hp), 0));
+	cr_assert(ge(long, hvsock_now_ms() - t0, 250L));
+	cr_assert(eq(u32, hp, 1073741827u));
+	p.events = POLLIN;
+	cr_assert(eq(int, poll(&p, 1, 1000), 1));
+	cr_assert(eq(long, (long)recv(fd, buf, sizeof(buf), 0), 4L));
+	cr_assert(eq(int, memcmp(buf, "late", 4), 0));
+	close(fd);
+}
+
+Test(hvsock, start_then_refused_or_garbage)
+{
+	enum behaviour b[] = { VMM_CLOSE, VMM_GARBAGE };
+	int want[] = { -ECONNREFUSED, -EPROTO };
+
+	for (int i = 0; i < 2; i++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		long t0 = hvsock_now_ms();
+		start_vmm(b[i]);
+		cr_assert(eq(int, hvsock_start(fd, path, 52, t0 + 2000), 0));
+		cr_assert(eq(int, hvsock_answer(fd, t0 + 2000, NULL), want[i]));
+		close(fd);
+		teardown();
+		vmm = -1;
+	}
 }

@@ -12,9 +12,11 @@
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "config.h"
 #include "fdtable.h"
@@ -484,6 +486,170 @@ Test(vsock, hybrid_connect_unmapped_is_unreachable, .fini = cleanup_paths)
 	cr_assert(eq(int, sock_connect(fd, (struct sockaddr *)&b, sizeof(b)), -ENETUNREACH));
 	cr_assert(eq(int, sock_connect(fd, (struct sockaddr *)&six, sizeof(six)), -EAFNOSUPPORT));
 	close(fd);
+	close(vmm);
+}
+
+/* A fake VMM on the listener l: accepts one connection, reads the CONNECT line, waits
+ * delay_ms, then writes answer (NULL: closes instead) and echoes what follows. */
+static pid_t fake_vmm(int l, int delay_ms, const char *answer)
+{
+	pid_t pid = fork();
+
+	cr_assert(ge(int, pid, 0));
+	if (pid > 0)
+		return pid;
+	int c = accept(l, NULL, NULL);
+	char ch, line[64];
+	size_t n = 0;
+	while (n < sizeof(line) - 1 && read(c, &ch, 1) == 1 && ch != '\n')
+		line[n++] = ch;
+	line[n] = '\0';
+	if (strcmp(line, "CONNECT 3") != 0)
+		_exit(3);
+	usleep((useconds_t)delay_ms * 1000);
+	if (!answer)
+		_exit(0);
+	(void)!write(c, answer, strlen(answer));
+	char buf[256];
+	ssize_t got;
+	while ((got = read(c, buf, sizeof(buf))) > 0)
+		(void)!write(c, buf, (size_t)got);
+	_exit(0);
+}
+
+static void stop_vmm(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static long ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Non-blocking connect in hybrid mode behaves as on TCP: EINPROGRESS at once (the VMM
+ * answers 300 ms later), writable, SO_ERROR 0 once the answer is in, and the first recv
+ * gets exactly the bytes that followed the OK line. */
+Test(vsock, hybrid_nonblocking_connect, .fini = cleanup_paths)
+{
+	int vmm = open_hybrid("127.0.0.1=3", "*:9001");
+	pid_t pid = fake_vmm(vmm, 300, "OK 1073741900\nafter-ok");
+	int fd = sock_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), e = -1;
+	struct sockaddr_in a = in4("127.0.0.1", 3), got;
+	socklen_t l = sizeof(e);
+	char buf[64] = "";
+
+	long t0 = ms_now();
+	cr_assert(eq(int, sock_connect(fd, (struct sockaddr *)&a, sizeof(a)), -EINPROGRESS));
+	cr_assert(lt(long, ms_now() - t0, 150L), "connect waited for the VMM's answer");
+	l = sizeof(got);
+	cr_assert(eq(int, sock_getpeername(fd, (struct sockaddr *)&got, &l), 0));
+	l = sizeof(e);
+	struct pollfd p = { fd, POLLOUT, 0 };
+	cr_assert(eq(int, poll(&p, 1, 2000), 1));
+	cr_assert(eq(int, sock_getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l), 0));
+	cr_assert(eq(int, e, 0));
+	cr_assert(eq(int, sock_connect(fd, (struct sockaddr *)&a, sizeof(a)), -EISCONN));
+	p.events = POLLIN;
+	cr_assert(eq(int, poll(&p, 1, 2000), 1));
+	cr_assert(eq(long, (long)recv(fd, buf, sizeof(buf) - 1, 0), 8L));
+	cr_assert(eq(str, buf, "after-ok"));
+	cr_assert(eq(long, (long)send(fd, "ping", 4, 0), 4L));
+	cr_assert(eq(int, poll(&p, 1, 2000), 1));
+	cr_assert(eq(long, (long)recv(fd, buf, sizeof(buf), 0), 4L));
+	cr_assert(ne(int, fcntl(fd, F_GETFL) & O_NONBLOCK, 0));
+	close(fd);
+	stop_vmm(pid);
+	close(vmm);
+}
+
+/* The getpeername seen above finished the handshake; here SO_ERROR does it alone, and a
+ * VMM that closes before answering (no guest listener) or answers garbage fails it as TCP
+ * would say: ECONNREFUSED, EPROTO. The socket can connect again afterwards. */
+Test(vsock, hybrid_nonblocking_connect_fails, .fini = cleanup_paths)
+{
+	int vmm = open_hybrid("127.0.0.1=3", "*:9001");
+	const char *answers[] = { NULL, "NOPE\n" };
+	int want[] = { ECONNREFUSED, EPROTO };
+
+	for (int i = 0; i < 2; i++) {
+		pid_t pid = fake_vmm(vmm, 100, answers[i]);
+		int fd = sock_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), e = -1;
+		struct sockaddr_in a = in4("127.0.0.1", 3);
+		socklen_t l = sizeof(e);
+		cr_assert(eq(int, sock_connect(fd, (struct sockaddr *)&a, sizeof(a)), -EINPROGRESS));
+		struct pollfd p = { fd, POLLOUT, 0 };
+		cr_assert(eq(int, poll(&p, 1, 2000), 1));
+		cr_assert(eq(int, sock_getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l), 0));
+		cr_assert(eq(int, e, want[i]), "answer %d", i);
+		l = sizeof(a);
+		cr_assert(eq(int, sock_getpeername(fd, (struct sockaddr *)&a, &l), -ENOTCONN));
+		stop_vmm(pid);
+		/* a fresh Unix socket took the spent one's place: connect again works */
+		pid = fake_vmm(vmm, 0, "OK 1\n");
+		a = in4("127.0.0.1", 3);
+		int r = sock_connect(fd, (struct sockaddr *)&a, sizeof(a));
+		cr_assert(eq(int, r, -EINPROGRESS));
+		l = sizeof(e);
+		cr_assert(eq(int, sock_getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &l), 0));
+		cr_assert(eq(int, e, 0));
+		close(fd);
+		stop_vmm(pid);
+	}
+	close(vmm);
+}
+
+/* A program that reads without asking SO_ERROR: the read hooks' gate (vsock_read_gate)
+ * says EAGAIN while the answer is incomplete, then consumes it: the read gets only the bytes
+ * after the OK line. Other fds pass the gate untouched; the pending count returns to 0. */
+Test(vsock, hybrid_first_read_strips_answer, .fini = cleanup_paths)
+{
+	int vmm = open_hybrid("127.0.0.1=3", "*:9001");
+	pid_t pid = fake_vmm(vmm, 200, "OK 9\nafter-ok");
+	int fd = sock_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in a = in4("127.0.0.1", 3);
+	char buf[64] = "";
+
+	cr_assert(eq(int, vsock_state.hvshakes, 0));
+	cr_assert(eq(int, sock_connect(fd, (struct sockaddr *)&a, sizeof(a)), -EINPROGRESS));
+	cr_assert(eq(int, vsock_state.hvshakes, 1));
+	cr_assert(eq(int, vsock_read_gate(0), 0), "stdin is not gated");
+	cr_assert(eq(int, vsock_read_gate(fd), -EAGAIN));
+	struct pollfd p = { fd, POLLIN, 0 };
+	cr_assert(eq(int, poll(&p, 1, 2000), 1));
+	usleep(50000);
+	cr_assert(eq(int, vsock_read_gate(fd), 0));
+	cr_assert(eq(int, vsock_state.hvshakes, 0));
+	cr_assert(eq(long, (long)recv(fd, buf, sizeof(buf) - 1, 0), 8L));
+	cr_assert(eq(str, buf, "after-ok"));
+	cr_assert(eq(int, vsock_read_gate(fd), 0));
+	struct sockaddr_in got;
+	socklen_t l = sizeof(got);
+	cr_assert(eq(int, sock_getpeername(fd, (struct sockaddr *)&got, &l), 0));
+	cr_assert(eq(uint, ntohs(got.sin_port), 3));
+	close(fd);
+	stop_vmm(pid);
+	close(vmm);
+}
+
+/* A blocking socket keeps the synchronous handshake: connect returns 0 with the answer read. */
+Test(vsock, hybrid_blocking_connect, .fini = cleanup_paths)
+{
+	int vmm = open_hybrid("127.0.0.1=3", "*:9001");
+	pid_t pid = fake_vmm(vmm, 100, "OK 5\nX");
+	int fd = sock_socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = in4("127.0.0.1", 3);
+	char c = 0;
+
+	cr_assert(eq(int, sock_connect(fd, (struct sockaddr *)&a, sizeof(a)), 0));
+	cr_assert(eq(long, (long)read(fd, &c, 1), 1L));
+	cr_assert(eq(chr, c, 'X'));
+	close(fd);
+	stop_vmm(pid);
 	close(vmm);
 }
 

@@ -1,6 +1,7 @@
 /*
  * cmd_migrate — `sockshift migrate PID [--images DIR] [--netns NAME] [--log-file F] -- CMD ARGS`:
- * zero-downtime hand-over. PID (running under sockshift) is checkpointed in exit mode; CMD is
+ * zero-downtime hand-over. PID (running under sockshift) is checkpointed in exit mode (a DUMP
+ * over its control socket, control.h; the checkpoint signal if SOCKSHIFT_CONTROL=off); CMD is
  * started under the shim with SOCKSHIFT_RESTORE pointing at those images (in network namespace
  * NAME if given); the report gives the downtime, from the signal to the moment the new process
  * lifted the network lock for the connections (all in one nftables transaction, so every
@@ -34,6 +35,7 @@
 #include <sys/wait.h>
 #include <linux/netlink.h>
 
+#include "control.h"
 #include "ctlthread.h"
 #include "log.h"
 #include "netconf.h"
@@ -272,6 +274,7 @@ int cmd_migrate(int argc, char **argv)
 	unsigned timeout = 30;
 	int pid = 0, i, r, status, cross = 0;
 	struct ctl_status st;
+	char err[RPC_ERRMSG_MAX] = "";
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--")) {
@@ -313,13 +316,22 @@ int cmd_migrate(int argc, char **argv)
 	if (!images && access("/dev/shm", W_OK) == 0)
 		images = "/dev/shm/sockshift";
 	double t0 = now_ms();
-	memset(&st, 0, sizeof(st));
-	r = ctl_dump_request(pid, images, 1, timeout * 1000, &st);
+	real_use_libc();
+	r = control_dump_request(pid, images, 1, timeout * 1000, &st, err, sizeof(err));
+	if (r == -ENOTCONN) {
+		util_warn("migrate: %s: using the checkpoint signal instead", err);
+		err[0] = 0;
+		memset(&st, 0, sizeof(st));
+		r = ctl_dump_request(pid, images, 1, timeout * 1000, &st);
+		if (r && st.error[0])
+			log_fmt(err, sizeof(err), "%s", st.error);
+	}
 	if (r == -ENOTSUP)
-		util_die(EXIT_OPFAIL, "migrate: process %d is not running under sockshift", pid);
+		util_die(EXIT_OPFAIL, "migrate: process %d is not running under sockshift; nothing was "
+			 "signalled", pid);
 	if (r)
 		util_die(EXIT_OPFAIL, "migrate: the checkpoint of %d failed: %s; it keeps running unchanged",
-			 pid, st.error[0] ? st.error : strerror(-r));
+			 pid, err[0] ? err : strerror(-r));
 	double t_saved = now_ms();
 	if (cross && st.netlock[0]) {
 		/* PID's packets may arrive in either namespace until the new process is up (the

@@ -2,12 +2,14 @@
 # A program with its own handler for the checkpoint signal (python3's signal.signal(SIGPWR)):
 # every checkpoint still happens, the program's handler still runs once per signal, and the
 # streaming client sees neither an error nor a lost byte. The server uses poll(), not epoll.
+# Its control socket is off (SOCKSHIFT_CONTROL=off), the one case where `sockshift dump`
+# falls back to the signal (it says so) instead of a DUMP over the control socket.
 . tests/integration/lib.sh
 . tests/integration/ckpt_common.inc
 need_built
 ckpt_need
 
-OWN_HANDLER=$TMP/hits ckpt_server poll SOCKSHIFT_IMAGES="$TMP/img"
+OWN_HANDLER=$TMP/hits ckpt_server poll SOCKSHIFT_IMAGES="$TMP/img" SOCKSHIFT_CONTROL=off
 bg "$PYTHON" "$TMP/client.py" "$SRV_PORT" 8 "$TMP/stop" 60 >"$TMP/client.out"
 CLI_PID=${PIDS##* }
 sleep 0.3
@@ -15,6 +17,8 @@ for i in 1 2 3 4 5; do
 	"$SOCKSHIFT" dump "$SRV_PID" --timeout 10 >"$TMP/dump.out" 2>&1 || {
 		cat "$TMP/dump.out" >&2; fail "checkpoint $i failed"; }
 	grep -q "8 connections, 1 listeners" "$TMP/dump.out" || { cat "$TMP/dump.out" >&2; fail "checkpoint $i incomplete"; }
+	grep -q "control socket disabled (SOCKSHIFT_CONTROL=off): using the checkpoint signal" "$TMP/dump.out" ||
+		{ cat "$TMP/dump.out" >&2; fail "dump did not say it fell back to the signal"; }
 	sleep 0.1
 done
 touch "$TMP/stop"

@@ -5,12 +5,13 @@
 #       Listens on UDS like the VMM. A host client sends "CONNECT <port>\n"; for a mapped
 #       port (the "guest service", here a loopback TCP server) it answers "OK <n>\n" and
 #       relays bytes both ways with half-close; for greet=PORT it answers "OK <n>\nWELCOME\n"
-#       in ONE write (data following the OK line) and then echoes; any other port: it closes
+#       in ONE write (data following the OK line) and then echoes; slow=PORT does the same
+#       after waiting 0.3 s (a guest slow to accept); any other port: it closes
 #       without a word, as the VMMs do when no guest listener exists.
 #   fake_vmm.py guest-connect UDS PORT REQUEST
 #       What the VMM does for a guest connect to CID 2 port PORT: connects to UDS_PORT,
 #       sends REQUEST, half-closes, prints the whole answer.
-import os, socket, sys, threading
+import os, socket, sys, threading, time
 
 def relay(a, b):
     try:
@@ -23,7 +24,7 @@ def relay(a, b):
     except OSError:
         pass
 
-def handle(c, n, maps, greet):
+def handle(c, n, maps, greet, slow):
     line = b""
     while not line.endswith(b"\n") and len(line) < 64:
         d = c.recv(1)
@@ -37,7 +38,9 @@ def handle(c, n, maps, greet):
         return
     port = int(parts[1])
     hp = (1 << 30) + n
-    if port == greet:
+    if port == greet or port == slow:
+        if port == slow:
+            time.sleep(0.3)
         c.sendall(b"OK %d\nWELCOME\n" % hp)
         relay(c, c)
         c.close()
@@ -59,11 +62,13 @@ def handle(c, n, maps, greet):
     g.close()
 
 def serve(uds, args):
-    maps, greet = {}, -1
+    maps, greet, slow = {}, -1, -1
     for a in args:
         k, v = a.split("=", 1)
         if k == "greet":
             greet = int(v)
+        elif k == "slow":
+            slow = int(v)
         else:
             h, p = v.rsplit(":", 1)
             maps[int(k)] = (h, int(p))
@@ -79,7 +84,7 @@ def serve(uds, args):
     while True:
         c, _ = l.accept()
         n += 1
-        threading.Thread(target=handle, args=(c, n, maps, greet), daemon=True).start()
+        threading.Thread(target=handle, args=(c, n, maps, greet, slow), daemon=True).start()
 
 def guest_connect(uds, port, request):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
