@@ -52,27 +52,6 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static pid_t spawn_peers(uint16_t port, int n, int rfd)
-{
-	pid_t pid = fork();
-
-	if (pid < 0)
-		die("fork");
-	if (pid)
-		return pid;
-	for (int i = 0; i < n; i++) {
-		uint64_t off = 0;
-		int fd = fx_connect(FAM4, port, 0);
-
-		if (fd < 0 || fx_send(fd, 1, &off, QB) != QB)
-			_exit(1);
-	}
-	if (write(rfd, "k", 1) != 1)
-		_exit(1);
-	pause();
-	_exit(0);
-}
-
 static void one(int n, int rounds, const char *base)
 {
 	struct stack_spec spec;
@@ -92,7 +71,9 @@ static void one(int n, int rounds, const char *base)
 	lfd = fx_listen(FAM4, 0, &port);
 	if (lfd < 0 || pipe(pfd) < 0)
 		die("listen");
-	pid_t peers = spawn_peers(port, n, pfd[1]);
+	pid_t peers = fx_spawn_peers(port, n, QB, pfd[1]);
+	if (peers < 0)
+		die("fork");
 	for (int i = 0; i < n; i++) {
 		struct fdt_rec r;
 

@@ -8,6 +8,7 @@
  *   netbench calls N                  N non-blocking recv() calls on an empty connected
  *                                     socket (each returns EAGAIN): the cost of one trip
  *                                     through the hook and the kernel; prints "calls NS_PER_CALL"
+ *   netbench calls-thread N           the same with one idle thread in the process
  *
  * The program forks: the child is the server, the parent the client, so under the shim
  * both ends pay for the hooks. Data moves with send()/recv() (hooked calls) only.
@@ -15,6 +16,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -170,8 +172,20 @@ static int bulk(long mib, size_t chunk)
 	return 0;
 }
 
-static int calls(long n)
+static void *idle_thread(void *arg)
 {
+	pause();
+	return arg;
+}
+
+/* The same loop; with_thread adds one idle thread, as the shim's background threads do, to
+ * show what a second thread alone costs the kernel's fd lookups (no shim involved). */
+static int calls(long n, int with_thread)
+{
+	pthread_t idle;
+
+	if (with_thread && pthread_create(&idle, NULL, idle_thread, NULL))
+		die("pthread_create");
 	char b;
 	int s, c = make_pair(&s);
 
@@ -188,11 +202,13 @@ static int calls(long n)
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "calls"))
-		return calls(atol(argv[2]));
+		return calls(atol(argv[2]), 0);
+	if (argc == 3 && !strcmp(argv[1], "calls-thread"))
+		return calls(atol(argv[2]), 1);
 	if (argc == 4 && !strcmp(argv[1], "pingpong"))
 		return pingpong(atof(argv[2]), (size_t)atol(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "bulk"))
 		return bulk(atol(argv[2]), (size_t)atol(argv[3]));
-	fprintf(stderr, "usage: netbench pingpong SECONDS SIZE | bulk MIB CHUNK | calls N\n");
+	fprintf(stderr, "usage: netbench pingpong SECONDS SIZE | bulk MIB CHUNK | calls N | calls-thread N\n");
 	return 2;
 }

@@ -41,28 +41,6 @@ static void die(const char *what)
 	exit(1);
 }
 
-/* Child: n clients, each sends QB bytes, then sleeps until killed. */
-static pid_t spawn_peers(uint16_t port, int n, int rfd)
-{
-	pid_t pid = fork();
-
-	if (pid < 0)
-		die("fork");
-	if (pid)
-		return pid;
-	for (int i = 0; i < n; i++) {
-		uint64_t off = 0;
-		int fd = fx_connect(FAM4, port, 0);
-
-		if (fd < 0 || fx_send(fd, 1, &off, QB) != QB)
-			_exit(1);
-	}
-	if (write(rfd, "k", 1) != 1)
-		_exit(1);
-	pause();
-	_exit(0);
-}
-
 /* n connections: accepted sockets in fds[], each with QB unread; locked; then QB unsent. */
 static pid_t setup(int lfd, uint16_t port, int n, int *fds, struct netlock **nl)
 {
@@ -73,7 +51,9 @@ static pid_t setup(int lfd, uint16_t port, int n, int *fds, struct netlock **nl)
 
 	if (pipe(pfd) < 0)
 		die("pipe");
-	pid = spawn_peers(port, n, pfd[1]);
+	pid = fx_spawn_peers(port, n, QB, pfd[1]);
+	if (pid < 0)
+		die("fork");
 	for (int i = 0; i < n; i++) {
 		fds[i] = accept(lfd, NULL, NULL);
 		if (fds[i] < 0)

@@ -282,4 +282,25 @@ static inline double fx_now_us(void)
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
+/* Forks a child holding n client connections to port, each having sent qb pattern bytes;
+ * it writes one byte to rfd when all are up, then sleeps until killed. Returns its pid, or -1. */
+static inline pid_t fx_spawn_peers(uint16_t port, int n, size_t qb, int rfd)
+{
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	for (int i = 0; i < n; i++) {
+		uint64_t off = 0;
+		int fd = fx_connect(FAM4, port, 0);
+
+		if (fd < 0 || fx_send(fd, 1, &off, qb) != qb)
+			_exit(1);
+	}
+	if (write(rfd, "k", 1) != 1)
+		_exit(1);
+	pause();
+	_exit(0);
+}
+
 #endif

@@ -12,37 +12,11 @@
 #include "log.h"
 #include "real.h"
 #include "sock.h"
+#include "test_logcap.h"
 #include "test_util.h"
 
-static int logp[2];
 
-static void setup(void)
-{
-	real_use_libc();
-	fdt_clear();
-	cr_assert(eq(int, pipe2(logp, O_NONBLOCK), 0));
-	log_set_fd(logp[1]);
-	log_set_prefix("t");
-	log_set_level(LOGL_DEBUG);
-}
-
-static void teardown(void)
-{
-	log_set_fd(-1);
-	close(logp[0]);
-	close(logp[1]);
-}
-
-TestSuite(sock, .init = setup, .fini = teardown);
-
-static char logbuf[65536];
-
-static const char *drain_log(void)
-{
-	ssize_t n = read(logp[0], logbuf, sizeof(logbuf) - 1);
-	logbuf[n > 0 ? n : 0] = '\0';
-	return logbuf;
-}
+TestSuite(sock, .init = logcap_start, .fini = logcap_stop);
 
 static int listener(struct sockaddr_in *a)
 {
@@ -88,7 +62,7 @@ Test(sock, tcp_lifecycle_is_recorded_and_logged)
 	fdt_get(cfd, &r);
 	cr_assert(eq(u32, r.state, FDT_CONNECTED | FDT_SHUT_WR));
 
-	const char *log = drain_log();
+	const char *log = logcap_read();
 	snprintf(want, sizeof(want), "t debug: connect fd=%d 127.0.0.1:%u stack=kernel -> 0", cfd,
 		 ntohs(a.sin_port));
 	cr_assert(strstr(log, want) != NULL, "log lacks '%s':\n%s", want, log);
@@ -112,7 +86,7 @@ Test(sock, failures_return_minus_errno_and_keep_errno)
 	cr_assert(eq(int, sock_socket(12345, SOCK_STREAM, 0), -EAFNOSUPPORT));
 	cr_assert(eq(int, errno, 777));
 	cr_assert(eq(int, sock_listen(-1, 1), -EBADF));
-	cr_assert(strstr(drain_log(), "-> -1 ECONNREFUSED") != NULL);
+	cr_assert(strstr(logcap_read(), "-> -1 ECONNREFUSED") != NULL);
 	close(fd);
 }
 
@@ -182,6 +156,6 @@ Test(sock, inherited_records_checked_against_kernel)
 	cr_assert(eq(u32, r.state, FDT_BOUND));
 	cr_assert(not(fdt_known(udp)));
 	cr_assert(not(fdt_known(900)));
-	cr_assert(strstr(drain_log(), "took over 1 socket(s)") != NULL);
+	cr_assert(strstr(logcap_read(), "took over 1 socket(s)") != NULL);
 	cr_assert(eq(int, sock_adopt_inherited("v1;garbage", err, sizeof(err)), -EINVAL));
 }

@@ -14,37 +14,11 @@
 #include "log.h"
 #include "real.h"
 #include "sysdispatch.h"
+#include "test_logcap.h"
 #include "test_util.h"
 
 extern __thread int sysdispatch_busy;
-static int logp[2];
-static char logbuf[65536];
-
-static void setup(void)
-{
-	real_use_libc();
-	fdt_clear();
-	cr_assert(eq(int, pipe2(logp, O_NONBLOCK), 0));
-	log_set_fd(logp[1]);
-	log_set_prefix("t");
-	log_set_level(LOGL_DEBUG);
-}
-
-static void teardown(void)
-{
-	log_set_fd(-1);
-	close(logp[0]);
-	close(logp[1]);
-}
-
-TestSuite(sysdispatch, .init = setup, .fini = teardown);
-
-static const char *drain_log(void)
-{
-	ssize_t n = read(logp[0], logbuf, sizeof(logbuf) - 1);
-	logbuf[n > 0 ? n : 0] = '\0';
-	return logbuf;
-}
+TestSuite(sysdispatch, .init = logcap_start, .fini = logcap_stop);
 
 Test(sysdispatch, routed_numbers)
 {
@@ -69,7 +43,7 @@ Test(sysdispatch, socket_goes_through_core_and_close_forgets_it)
 	cr_assert(ne(int, fdt_known((int)fd), 0));
 	cr_assert(eq(long, sysdispatch_call(SYS_close, fd, 0, 0, 0, 0, 0), 0));
 	cr_assert(eq(int, fdt_known((int)fd), 0));
-	const char *log = drain_log();
+	const char *log = logcap_read();
 	cr_assert(ne(ptr, strstr(log, "socket inet/dgram/0 stack=kernel"), NULL), "%s", log);
 	cr_assert(ne(ptr, strstr(log, "close fd="), NULL), "%s", log);
 }
@@ -85,7 +59,7 @@ Test(sysdispatch, errors_are_kernel_style_and_errno_is_untouched)
 Test(sysdispatch, other_numbers_go_to_the_kernel)
 {
 	cr_assert(eq(long, sysdispatch_call(SYS_getppid, 0, 0, 0, 0, 0, 0), (long)getppid()));
-	cr_assert(eq(str, (char *)drain_log(), ""));
+	cr_assert(eq(str, (char *)logcap_read(), ""));
 }
 
 Test(sysdispatch, busy_flag_bypasses_core)
