@@ -1,12 +1,8 @@
 #!/bin/sh
 # image_fuzz: a bounded libFuzzer run (30 s) of the image reader, seeded with images that
 # Debian's crit encodes. Fails on any crash, leak, timeout or allocation over 64 MiB.
-B=${B:-build}
-fz=$B/fuzz/fuzz_image
-[ -x "$fz" ] || { echo "SKIP: $fz not built (needs clang with libFuzzer)" >&2; exit 77; }
-tmp=$(mktemp -d /tmp/sockshift-fuzz-XXXXXX) || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
-mkdir "$tmp/corpus"
+. tests/integration/fuzz_common.inc
+fuzz_setup fuzz_image
 if command -v crit >/dev/null 2>&1; then
 	cat >"$tmp/ts.json" <<'JSON'
 {"magic": "TCP_STREAM", "entries": [{"inq_len": 3, "inq_seq": 1000, "outq_len": 5,
@@ -28,15 +24,4 @@ JSON
 fi
 # the manifest magic, so the fuzzer starts inside that decoder too
 printf '\031CVTMHSS\000\000\000\000\000\000\000\000' >"$tmp/corpus/manifest"
-"$fz" -max_total_time=30 -timeout=5 -rss_limit_mb=1024 -malloc_limit_mb=64 \
-	-artifact_prefix="$tmp/" "$tmp/corpus" >"$tmp/log" 2>&1
-rc=$?
-if [ "$rc" != 0 ]; then
-	tail -40 "$tmp/log" >&2
-	for a in "$tmp"/crash-* "$tmp"/leak-* "$tmp"/timeout-* "$tmp"/oom-*; do
-		[ -f "$a" ] && { echo "artifact: $(basename "$a"):" >&2; od -An -tx1 "$a" | head -8 >&2; }
-	done
-	exit 1
-fi
-grep -E '^Done|#[0-9]+.*DONE' "$tmp/log" | tail -1
-exit 0
+fuzz_run 30

@@ -2,12 +2,8 @@
 # rpc_fuzz: a bounded libFuzzer run (20 s) of the control socket's request path (decoder and a
 # full server session), seeded with requests that Debian's pycriu encodes. Fails on any crash,
 # leak, timeout or allocation over 64 MiB.
-B=${B:-build}
-fz=$B/fuzz/fuzz_rpc
-[ -x "$fz" ] || { echo "SKIP: $fz not built (needs clang with libFuzzer)" >&2; exit 77; }
-tmp=$(mktemp -d /tmp/sockshift-fuzz-XXXXXX) || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
-mkdir "$tmp/corpus"
+. tests/integration/fuzz_common.inc
+fuzz_setup fuzz_rpc
 if /usr/bin/python3 -c 'import pycriu' 2>/dev/null; then
 	/usr/bin/python3 - "$tmp/corpus" <<'PY' || { echo "pycriu could not encode the seeds" >&2; exit 1; }
 import sys, pycriu
@@ -32,15 +28,4 @@ put("notify", rpc.criu_req(type=rpc.NOTIFY, notify_success=True))
 PY
 fi
 printf '\010\144' >"$tmp/corpus/list"    # type 100: sockshift's own list request
-"$fz" -max_total_time=20 -timeout=5 -rss_limit_mb=1024 -malloc_limit_mb=64 \
-	-artifact_prefix="$tmp/" "$tmp/corpus" >"$tmp/log" 2>&1
-rc=$?
-if [ "$rc" != 0 ]; then
-	tail -40 "$tmp/log" >&2
-	for a in "$tmp"/crash-* "$tmp"/leak-* "$tmp"/timeout-* "$tmp"/oom-*; do
-		[ -f "$a" ] && { echo "artifact: $(basename "$a"):" >&2; od -An -tx1 "$a" | head -8 >&2; }
-	done
-	exit 1
-fi
-grep -E '^Done|#[0-9]+.*DONE' "$tmp/log" | tail -1
-exit 0
+fuzz_run 20

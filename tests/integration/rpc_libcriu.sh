@@ -33,23 +33,6 @@ server=$!
 unset SOCKSHIFT_CONTROL
 wait_port "$port"
 
-# a connection opened now, used after the dumps
-bg "$PYTHON" -c '
-import os, socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-while not os.path.exists(sys.argv[2]):
-    time.sleep(0.05)
-s.sendall(b"GET /index.txt HTTP/1.0\r\n\r\n")
-s.settimeout(10)
-got = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    got += b
-open(sys.argv[3], "wb").write(got)
-' "$port" "$TMP/go" "$TMP/idle.out"
-
 # probe connections: connect now, send a request once NAME.go exists, keep the answer
 cat >"$TMP/probe.py" <<'PY'
 import os, socket, sys, time
@@ -70,6 +53,8 @@ while True:
 open(base + ".out.tmp", "wb").write(got)
 os.rename(base + ".out.tmp", base + ".out")
 PY
+# a connection opened now, used after the dumps
+bg "$PYTHON" "$TMP/probe.py" "$port" "$TMP/idle"
 # run by the client's notify callback at post-dump: images in place, probe NAME frozen
 cat >"$TMP/frozen.sh" <<'SH'
 dir=$1 base=$2
@@ -131,13 +116,8 @@ echo "ok: sockshift swrk serves libcriu's criu_set_service_binary"
 kill -0 "$server" || fail "the server died"
 expect_eq "criu_get_version afterwards" "$("$C" "$SOCK" version)" "version 31701"
 
-touch "$TMP/go"
-i=0
-while [ ! -s "$TMP/idle.out" ]; do
-	i=$((i + 1)); [ $i -gt 100 ] && fail "the connection opened before the dumps got no answer"
-	sleep 0.1
-done
-grep -q '^hello$' "$TMP/idle.out" || fail "the connection opened before the dumps: $(head -1 "$TMP/idle.out")"
+touch "$TMP/idle.go"
+wait_probe "$TMP/idle" "the connection opened before the dumps"
 echo "ok: libcriu version/check/dump/notify; the server's connection survived every dump"
 kill "$server"
 wait "$server" 2>/dev/null
