@@ -38,9 +38,9 @@ endif
 DEB_PKGS := build-essential pkg-config libprotobuf-c-dev protobuf-c-compiler \
 	libnl-route-3-dev libcapstone-dev libcriterion-dev libnftables-dev \
 	criu python3 python3-protobuf curl socat iproute2 clang \
-	libvdestack-dev vdeplug \
+	libvdestack-dev vdeplug liblwipv6-dev libvpoll-dev \
 	qemu-system-x86 busybox-static \
-	redis-server redis-tools
+	redis-server redis-tools valgrind
 # (the vsock VM test also fetches Debian's kernel .deb with apt-get download; tests/vm/)
 
 PKGS     := libprotobuf-c libnl-route-3.0 libnftables capstone
@@ -82,7 +82,11 @@ HELP_BIN  := $(patsubst tests/helpers/%.c,$(B)/tests/helpers/%,$(HELP_SRC))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 PLUGIN_SRC := $(sort $(wildcard core/plugins/ioth_*.c))
-PLUGIN_LIB := $(patsubst core/plugins/ioth_%.c,$(B)/lib/ioth/ioth_%-r.so,$(PLUGIN_SRC))
+# Plug-ins listed in PLUGIN_PRIVATE are built as ioth_NAME.so (a private link-map namespace
+# per stack, outside the shim's interposition), the others as ioth_NAME-r.so.
+PLUGIN_PRIVATE := lwipv6
+PLUGIN_LIB := $(foreach n,$(patsubst core/plugins/ioth_%.c,%,$(PLUGIN_SRC)),\
+	$(B)/lib/ioth/ioth_$(n)$(if $(filter $(n),$(PLUGIN_PRIVATE)),,-r).so)
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN  := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 
@@ -128,10 +132,18 @@ $(B)/bench/stack_vdenative: LDLIBS_ALL += -lvdestack
 # libioth plug-ins: core/plugins/ioth_NAME.c -> $(B)/lib/ioth/ioth_NAME-r.so, next to the shim,
 # where the plug-in loader looks (core/stack_plugin.c); PLUGIN_LIBS_NAME are its libraries.
 PLUGIN_LIBS_vdestack := -lvdestack
+PLUGIN_LIBS_lwipv6 := -llwipv6 -lvpoll -lpthread
+PLUGIN_CMD = $(CC) -shared $(CPPFLAGS) $(BASE_CFLAGS) -Wno-missing-prototypes $(CFLAGS) $(LDFLAGS) -o $@ $< $(PLUGIN_LIBS_$*)
 $(B)/lib/ioth/ioth_%-r.so: core/plugins/ioth_%.c core/plugins/ioth_abi.h
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) -shared $(CPPFLAGS) $(BASE_CFLAGS) -Wno-missing-prototypes $(CFLAGS) $(LDFLAGS) -o $@ $< $(PLUGIN_LIBS_$*)
+	$(Q)$(PLUGIN_CMD)
+$(B)/lib/ioth/ioth_%.so: core/plugins/ioth_%.c core/plugins/ioth_abi.h
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(PLUGIN_CMD)
+# The vpoll mapping layer's tests make real vpoll fds.
+$(B)/tests/test_stack_vpoll: LDLIBS_ALL += -lvpoll
 
 $(TOOL_BIN): $(TOOL_OBJ) $(CORE_LIB)
 	@mkdir -p $(@D)

@@ -9,19 +9,27 @@
  *                                     socket (each returns EAGAIN): the cost of one trip
  *                                     through the hook and the kernel; prints "calls NS_PER_CALL"
  *   netbench calls-thread N           the same with one idle thread in the process
+ *   netbench calls-unshared N         the same with one idle thread on its own fd table
  *
  * The program forks: the child is the server, the parent the client, so under the shim
  * both ends pay for the hooks. Data moves with send()/recv() (hooked calls) only.
+ * NETBENCH_CLOCK=cpu counts CPU time instead of elapsed time: ping-pong and bulk per CPU second
+ * of both processes (getrusage), calls per CPU nanosecond of the calling thread. With both
+ * processes on one CPU this is what the elapsed time is on an idle machine, and other jobs on
+ * a shared one move it far less.
  * Nothing here knows about sockshift: run it natively and under the shim and compare.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -39,6 +47,27 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* NETBENCH_CLOCK=cpu: results per CPU second instead of per second (see the top). */
+static int cpu_clock(void)
+{
+	const char *c = getenv("NETBENCH_CLOCK");
+
+	return c && !strcmp(c, "cpu");
+}
+
+/* CPU seconds (user + system) of this process, and of its waited-for children if kids. */
+static double cpu_secs(int kids)
+{
+	struct rusage a, b = { 0 };
+
+	getrusage(RUSAGE_SELF, &a);
+	if (kids)
+		getrusage(RUSAGE_CHILDREN, &b);
+	return (double)(a.ru_utime.tv_sec + a.ru_stime.tv_sec + b.ru_utime.tv_sec + b.ru_stime.tv_sec) +
+	       (double)(a.ru_utime.tv_usec + a.ru_stime.tv_usec + b.ru_utime.tv_usec +
+			b.ru_stime.tv_usec) / 1e6;
 }
 
 static int recv_exact(int fd, char *buf, size_t len)
@@ -114,6 +143,7 @@ static int pingpong(double secs, size_t size)
 		_exit(0);
 	}
 	close(s);
+	double c0 = cpu_secs(1);
 	/* warm up, then measure */
 	for (int i = 0; i < 1000; i++)
 		if (send_exact(c, buf, size) < 0 || recv_exact(c, buf, size) < 0)
@@ -129,6 +159,8 @@ static int pingpong(double secs, size_t size)
 	}
 	close(c);
 	waitpid(pid, NULL, 0);
+	if (cpu_clock())   /* both processes, warm-up included: round trips per CPU second */
+		t0 = 0, t = cpu_secs(1) - c0, n += 1000;
 	printf("pingpong %zu %.0f\n", size, (double)n / (t - t0));
 	return 0;
 }
@@ -157,7 +189,7 @@ static int bulk(long mib, size_t chunk)
 		_exit(0);
 	}
 	close(s);
-	double t0 = now();
+	double c0 = cpu_secs(1), t0 = now();
 	for (long sent = 0; sent < total; sent += (long)chunk)
 		if (send_exact(c, buf, (size_t)(total - sent < (long)chunk ? total - sent : (long)chunk)) < 0)
 			die("bulk send");
@@ -168,32 +200,45 @@ static int bulk(long mib, size_t chunk)
 	double t = now() - t0;
 	close(c);
 	waitpid(pid, NULL, 0);
+	if (cpu_clock())   /* both processes: MB per CPU second */
+		t = cpu_secs(1) - c0;
 	printf("bulk %zu %.1f\n", chunk, (double)total / t / 1e6);
 	return 0;
 }
 
+static volatile int idle_ready;
+
 static void *idle_thread(void *arg)
 {
+	if (arg && unshare(CLONE_FILES) < 0)   /* its own fd table, as the shim's threads do */
+		die("unshare");
+	idle_ready = 1;
 	pause();
 	return arg;
 }
 
 /* The same loop; with_thread adds one idle thread, as the shim's background threads do, to
- * show what a second thread alone costs the kernel's fd lookups (no shim involved). */
+ * show what a second thread alone costs the kernel's fd lookups (no shim involved): 1 a thread
+ * sharing the fd table, 2 a thread that took its own (unshare(CLONE_FILES)). */
 static int calls(long n, int with_thread)
 {
 	pthread_t idle;
 
-	if (with_thread && pthread_create(&idle, NULL, idle_thread, NULL))
+	if (with_thread && pthread_create(&idle, NULL, idle_thread, with_thread == 2 ? &idle : NULL))
 		die("pthread_create");
+	while (with_thread && !idle_ready)
+		sched_yield();
 	char b;
 	int s, c = make_pair(&s);
 
-	double t0 = now();
+	struct timespec a, z;
+	clockid_t clk = cpu_clock() ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC;
+	clock_gettime(clk, &a);
 	for (long i = 0; i < n; i++)
 		if (recv(c, &b, 1, MSG_DONTWAIT) != -1 || errno != EAGAIN)
 			die("recv on an empty socket");
-	double t = now() - t0;
+	clock_gettime(clk, &z);
+	double t = (double)(z.tv_sec - a.tv_sec) + (double)(z.tv_nsec - a.tv_nsec) / 1e9;
 	close(c), close(s);
 	printf("calls %.1f\n", t * 1e9 / (double)n);
 	return 0;
@@ -205,10 +250,13 @@ int main(int argc, char **argv)
 		return calls(atol(argv[2]), 0);
 	if (argc == 3 && !strcmp(argv[1], "calls-thread"))
 		return calls(atol(argv[2]), 1);
+	if (argc == 3 && !strcmp(argv[1], "calls-unshared"))
+		return calls(atol(argv[2]), 2);
 	if (argc == 4 && !strcmp(argv[1], "pingpong"))
 		return pingpong(atof(argv[2]), (size_t)atol(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "bulk"))
 		return bulk(atol(argv[2]), (size_t)atol(argv[3]));
-	fprintf(stderr, "usage: netbench pingpong SECONDS SIZE | bulk MIB CHUNK | calls N | calls-thread N\n");
+	fprintf(stderr, "usage: netbench pingpong SECONDS SIZE | bulk MIB CHUNK | calls N | "
+		"calls-thread N | calls-unshared N\n");
 	return 2;
 }

@@ -3,22 +3,36 @@
  * receive queue and 16 KiB unsent in the send queue of each), traffic locked with netlock,
  * in a private network namespace; the peer ends live in a child process (fd limit).
  *
- * Reports microseconds per connection (median of R rounds) for:
- *   save floor     the kernel calls of a save, done directly into pre-faulted buffers
+ * Reports microseconds per connection (the median over every connection of R rounds, then the
+ * mean, and the total of the mean for N connections) for:
+ *   save floor     the kernel calls of a save (the engine's 15: libsoccr's 14, then the queue
+ *                  selection reset), done directly into pre-faulted buffers
  *   opts read      repair_opts_read, which core/checkpoint.c does before the freeze
  *   save           the pause of a checkpoint (core/checkpoint.c save_one): repair_pause_as with
  *                  the family and SO_REUSEADDR read before the freeze, repair_set_addr,
  *                  REPAIR_SAVE_NO_SOCKOPTS, repair_save; queue buffers from a pre-faulted arena
  *   save fresh     the same with the engine's own malloc'd buffers (first-touch page faults)
- *   restore floor  the kernel calls of a restore, done directly
- *   restore        socket + repair_pause_as + set_addr/queue + repair_restore + repair_resume
- *                  (floor and engine restores alternate connection by connection, the order
- *                  swapped in a second batch, so both run under the same conditions)
+ *   soccr save     libsoccr_pause + libsoccr_save + both queues taken (its own malloc)
+ *   restore floor  the kernel calls of a restore, done directly (see floor_restore)
+ *   restore        socket + repair_pause_as + repair_set_netns + set_addr/queue +
+ *                  repair_restore + repair_resume (the namespace defaults are read once at
+ *                  start, as a restoring process does once per namespace: core/restore.c)
+ *   soccr restore  socket + libsoccr_pause + set_queue_bytes/set_addr + restore + resume
+ *                  (all three restores borrow the saved queue buffers: REPAIR_BORROW, libsoccr
+ *                  without SOCCR_MEM_EXCL; the batch frees them afterwards, untimed)
+ * Every save method runs twice on every connection of a batch (A B B A or B A A B), and each
+ * restore method restores every second or third connection (rotated between batches), so all
+ * see the same conditions in the same run. The soccr columns need SOCCR_LIB, the path of a
+ * libsoccr.so built from CRIU's soccr/ (docs/benchmarks.md); without it they print "-" and
+ * the first line says why.
  *
- * usage: repair [-a] [-r rounds] N...   (needs root)
+ * usage: [SOCCR_LIB=.../libsoccr.so] repair [-a] [-n] [-r rounds] N...   (needs root)
  *   -a: "save" is the plain API instead: repair_pause + repair_save reading the options in the
  *       pause (no opts read column)
+ *   -n: "restore" without repair_set_netns (the engine reads SO_NETNS_COOKIE per socket)
  */
+#include <dlfcn.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -116,33 +130,37 @@ static int floor_save(int fd, char *in, char *out)
 	return 0;
 }
 
-/* The kernel calls of one restore, directly. */
+/*
+ * The kernel calls of one restore, directly: the fewest the kernel interface allows for this
+ * connection (the engine's sequence without its bookkeeping). libsoccr makes three more: it
+ * selects the receive queue twice, resets the selection, and toggles repair around the tail.
+ */
 static int floor_restore(const struct saved *s)
 {
 	const struct repair_data *d = &s->d;
 	struct tcp_repair_opt o[4] = {
 		{ 4, 0 }, { 3, d->snd_wscale | d->rcv_wscale << 16 }, { 8, 0 }, { 2, d->mss_clamp } };
 	struct tcp_repair_window w = { d->snd_wl1, d->snd_wnd, d->max_window, d->rcv_wnd, d->rcv_wup };
-	int fd = socket(AF_INET, SOCK_STREAM, 0), on = 1, off = 0, q, v;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), on = 1, q, v;
+	/* the tail goes out at once (nothing in flight, window open): it draws the peer's ACK */
+	int off = d->unsq_len == d->outq_len && d->unsq_len <= d->snd_wnd ? TCP_REPAIR_OFF_NO_WP : 0;
 	uint32_t sent = d->outq_len - d->unsq_len;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on));
 	if (bind(fd, &s->self.sa, sizeof(s->self.v4)) < 0)
 		return -1;
-	q = TCP_RECV_QUEUE;
-	setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q));
-	v = d->inq_seq - d->inq_len;
-	setsockopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, &v, sizeof(v));
 	q = TCP_SEND_QUEUE;
 	setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q));
 	v = d->outq_seq - d->outq_len;
+	setsockopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, &v, sizeof(v));
+	q = TCP_RECV_QUEUE;
+	setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q));
+	v = d->inq_seq - d->inq_len;
 	setsockopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, &v, sizeof(v));
 	if (connect(fd, &s->peer.sa, sizeof(s->peer.v4)) < 0)
 		return -1;
 	setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_OPTIONS, o, sizeof(o));
 	setsockopt(fd, IPPROTO_TCP, TCP_TIMESTAMP, &d->timestamp, sizeof(int));
-	q = TCP_RECV_QUEUE;
-	setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q));
 	if (send(fd, s->inq, d->inq_len, MSG_DONTWAIT) != (ssize_t)d->inq_len)
 		return -1;
 	if (sent) {
@@ -150,8 +168,6 @@ static int floor_restore(const struct saved *s)
 		setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q));
 		send(fd, s->outq, sent, MSG_DONTWAIT);
 	}
-	q = TCP_NO_QUEUE;
-	setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &q, sizeof(q));
 	setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, sizeof(w));
 	setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &off, sizeof(off));
 	if (d->unsq_len && send(fd, s->outq + sent, d->unsq_len, MSG_DONTWAIT) != (ssize_t)d->unsq_len)
@@ -160,35 +176,152 @@ static int floor_restore(const struct saved *s)
 }
 
 /*
- * Restore the n saved connections, alternating the floor and the engine (parity picks which
- * goes first), so both see the same conditions (the RCU work of the sockets just closed, cache
- * and scheduler noise). Adds floor time, engine time, floor count, engine count to t[0..3].
+ * libsoccr, loaded at run time from SOCCR_LIB (CRIU's soccr/ built as a shared library; see
+ * docs/benchmarks.md). Only its public API is called. Its libsoccr_sk_data is the 17 words
+ * that open our struct repair_data (same order, REPAIR_DATA_V1_SIZE), and union libsoccr_addr
+ * has the layout of union repair_addr, so our types carry its data.
  */
-static void restore_mixed(int n, struct saved *sv, int *nfd, int parity, double *t)
-{
-	for (int i = 0; i < n; i++) {
-		struct repair_sk *sk;
-		double t0 = fx_now_us();
+#define SOCCR_MEM_EXCL 0x1
+static struct {
+	void *(*pause)(int fd);
+	int (*save)(void *sk, void *data, unsigned size);
+	char *(*get_queue)(void *sk, int queue, unsigned flags);
+	int (*set_queue)(void *sk, int queue, char *bytes, unsigned flags);
+	int (*set_addr)(void *sk, int self, void *addr, unsigned flags);
+	int (*restore)(void *sk, void *data, unsigned size);
+	void (*resume)(void *sk);
+	void (*release)(void *sk);
+} soccr;
+static int have_soccr;
 
-		if (((i + parity) & 1) == 1) {
-			if ((nfd[i] = floor_restore(&sv[i])) < 0)
-				die("floor restore");
-			t[0] += fx_now_us() - t0;
-			t[2]++;
-			continue;
-		}
-		nfd[i] = socket(AF_INET, SOCK_STREAM, 0);
-		if (nfd[i] < 0 || repair_pause_as(nfd[i], AF_INET, 0, &sk))
-			die("restore socket");
-		repair_set_addr(sk, REPAIR_SELF, &sv[i].self, 0);
-		repair_set_addr(sk, REPAIR_PEER, &sv[i].peer, 0);
-		repair_set_queue(sk, REPAIR_RECVQ, sv[i].inq, sv[i].d.inq_len, REPAIR_TAKE);
-		repair_set_queue(sk, REPAIR_SENDQ, sv[i].outq, sv[i].d.outq_len, REPAIR_TAKE);
-		sv[i].inq = sv[i].outq = NULL;   /* the engine frees them */
-		if (repair_restore(sk, &sv[i].d, sizeof(sv[i].d)) || repair_resume(sk))
-			die("restore");
-		t[1] += fx_now_us() - t0;
-		t[3]++;
+/* 0 and the API resolved, or -1 with *why saying what is missing. */
+static int soccr_load(const char **why)
+{
+	static char msg[512];
+	const char *path = getenv("SOCCR_LIB");
+	void *h;
+
+	if (!path || !*path) {
+		*why = "SOCCR_LIB is not set (docs/benchmarks.md says how to build libsoccr)";
+		return -1;
+	}
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(msg, sizeof(msg), "dlopen: %s", dlerror());
+		*why = msg;
+		return -1;
+	}
+	*(void **)&soccr.pause = dlsym(h, "libsoccr_pause");
+	*(void **)&soccr.save = dlsym(h, "libsoccr_save");
+	*(void **)&soccr.get_queue = dlsym(h, "libsoccr_get_queue_bytes");
+	*(void **)&soccr.set_queue = dlsym(h, "libsoccr_set_queue_bytes");
+	*(void **)&soccr.set_addr = dlsym(h, "libsoccr_set_addr");
+	*(void **)&soccr.restore = dlsym(h, "libsoccr_restore");
+	*(void **)&soccr.resume = dlsym(h, "libsoccr_resume");
+	*(void **)&soccr.release = dlsym(h, "libsoccr_release");
+	if (!soccr.pause || !soccr.save || !soccr.get_queue || !soccr.set_queue || !soccr.set_addr ||
+	    !soccr.restore || !soccr.resume || !soccr.release) {
+		snprintf(msg, sizeof(msg), "%s lacks a libsoccr_* function", path);
+		*why = msg;
+		return -1;
+	}
+	return 0;
+}
+
+/* libsoccr's checkpoint of one socket (CRIU's order: pause, save, take both queues). */
+static void soccr_save_one(int fd, struct saved *s)
+{
+	void *sk = soccr.pause(fd);
+
+	if (!sk || soccr.save(sk, &s->d, REPAIR_DATA_V1_SIZE) < 0)
+		die("libsoccr save");
+	s->inq = soccr.get_queue(sk, TCP_RECV_QUEUE, SOCCR_MEM_EXCL);
+	s->outq = soccr.get_queue(sk, TCP_SEND_QUEUE, SOCCR_MEM_EXCL);
+	soccr.release(sk);   /* repair stays on: the bench closes it silently */
+}
+
+/* libsoccr's restore (CRIU's order). Like the floor and the engine it borrows the queue
+ * buffers, which the batch frees afterwards, untimed, for all three. */
+static int soccr_restore_one(struct saved *s)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	void *sk = fd < 0 ? NULL : soccr.pause(fd);
+
+	if (!sk)
+		return -1;
+	soccr.set_queue(sk, TCP_RECV_QUEUE, s->inq, 0);
+	soccr.set_queue(sk, TCP_SEND_QUEUE, s->outq, 0);
+	soccr.set_addr(sk, 1, &s->self, 0);
+	soccr.set_addr(sk, 0, &s->peer, 0);
+	if (soccr.restore(sk, &s->d, REPAIR_DATA_V1_SIZE))
+		return -1;
+	soccr.resume(sk);
+	return fd;
+}
+
+/* Columns: per-connection sums t[] over c[] connections. */
+enum { C_SFLOOR, C_OPTS, C_SAVE, C_FRESH, C_SSAVE, C_RFLOOR, C_RESTORE, C_SRESTORE, C_NR };
+static const char *const col_name[C_NR] = {
+	"save floor", "opts read", "save", "save fresh", "soccr save",
+	"restore floor", "restore", "soccr restore",
+};
+
+/* Every per-connection time of every round, per column: medians resist a busy machine. */
+static double *samp[C_NR];
+static size_t nsamp[C_NR], capsamp;
+
+static void add(int col, double us)
+{
+	if (nsamp[col] < capsamp)
+		samp[col][nsamp[col]++] = us;
+}
+
+/* Microseconds since *t0, which moves to now. */
+static double lap(double *t0)
+{
+	double now = fx_now_us(), d = now - *t0;
+
+	*t0 = now;
+	return d;
+}
+
+/* The namespace defaults hint, read once at start from a fresh socket (repair_set_netns). */
+static struct repair_netns bench_ns;
+static int no_hint;   /* -n */
+
+/* Restore connection i with method m (0 floor, 1 engine, 2 libsoccr); returns its fd. */
+static int restore_one(int m, struct saved *ours, struct saved *theirs)
+{
+	struct repair_sk *sk;
+	int fd;
+
+	if (m == 0)
+		return floor_restore(ours);
+	if (m == 2)
+		return soccr_restore_one(theirs);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || repair_pause_as(fd, AF_INET, 0, &sk))
+		return -1;
+	repair_set_netns(sk, no_hint ? NULL : &bench_ns);
+	repair_set_addr(sk, REPAIR_SELF, &ours->self, 0);
+	repair_set_addr(sk, REPAIR_PEER, &ours->peer, 0);
+	repair_set_queue(sk, REPAIR_RECVQ, ours->inq, ours->d.inq_len, REPAIR_BORROW);
+	repair_set_queue(sk, REPAIR_SENDQ, ours->outq, ours->d.outq_len, REPAIR_BORROW);
+	if (repair_restore(sk, &ours->d, sizeof(ours->d)) || repair_resume(sk))
+		return -1;
+	return fd;
+}
+
+/* libsoccr must have read the same connection state as the engine (the timestamp moves on). */
+static void check_same(const struct saved *a, const struct saved *b)
+{
+	struct repair_data x = a->d, y = b->d;
+
+	x.timestamp = y.timestamp = 0;
+	if (memcmp(&x, &y, REPAIR_DATA_V1_SIZE) || memcmp(a->inq, b->inq, a->d.inq_len) ||
+	    memcmp(a->outq, b->outq, a->d.outq_len)) {
+		errno = EPROTO;
+		die("libsoccr and the engine saved different states");
 	}
 }
 
@@ -202,13 +335,6 @@ static void *arena(size_t n)
 	return p;
 }
 
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void silent_close_all(int *fds, int n)
 {
 	int on = 1;
@@ -219,10 +345,9 @@ static void silent_close_all(int *fds, int n)
 	}
 }
 
-/* One round at size n: returns per-connection microseconds in r[0..5]. */
-static int plain;
+static int plain;   /* -a: "save" through the plain API */
 
-/* One engine save of fds[i] into sv[i]; the checkpoint's way unless -a. */
+/* One engine save of fd into sv; the checkpoint's way unless -a. */
 static void save_engine(int fd, struct saved *sv, const struct repair_opts *o, char *qin,
 			char *qout, size_t slot)
 {
@@ -258,8 +383,8 @@ static void save_engine(int fd, struct saved *sv, const struct repair_opts *o, c
 	repair_release(sk);
 }
 
-/* What a checkpoint knows before the freeze: addresses (untimed), options (timed apart). */
-static double pre_freeze(int *fds, int n, struct saved *sv, struct repair_opts *op)
+/* What a checkpoint knows before the freeze: addresses (untimed), options (timed). */
+static void pre_freeze(int *fds, int n, struct saved *sv, struct repair_opts *op)
 {
 	double t0;
 	int off = TCP_REPAIR_OFF_NO_WP;
@@ -267,95 +392,182 @@ static double pre_freeze(int *fds, int n, struct saved *sv, struct repair_opts *
 	for (int i = 0; i < n; i++) {
 		socklen_t l = sizeof(sv[i].self);
 
-		/* the floor pass left it paused: give it back as a program would have it */
+		/* the warm-up pass left it paused: give it back as a program would have it */
 		setsockopt(fds[i], IPPROTO_TCP, TCP_REPAIR, &off, sizeof(off));
 
 		getsockname(fds[i], &sv[i].self.sa, &l);
 		l = sizeof(sv[i].peer);
 		getpeername(fds[i], &sv[i].peer.sa, &l);
 	}
-	t0 = fx_now_us();
-	for (int i = 0; i < n && !plain; i++)
+	for (int i = 0; i < n && !plain; i++) {
+		t0 = fx_now_us();
 		if (repair_opts_read(fds[i], &op[i], sizeof(op[i])))
 			die("opts read");
-	return (fx_now_us() - t0) / n;
+		add(C_OPTS, lap(&t0));
+	}
 }
 
-static void round_n(int n, double *r)
+/* Buffers of the first save of a pair, freed at the end of the batch. */
+static char **kept;
+static size_t nkept;
+
+static void keep(struct saved *s)
+{
+	if (s->inq)
+		kept[nkept++] = s->inq;
+	if (s->outq)
+		kept[nkept++] = s->outq;
+	s->inq = s->outq = NULL;
+}
+
+static void free_saved(struct saved *s, int n)
+{
+	for (int i = 0; i < n; i++) {
+		free(s[i].inq);
+		free(s[i].outq);
+		s[i].inq = s[i].outq = NULL;
+	}
+}
+
+/*
+ * One batch at size n: fresh connections, then every method on every connection, so all of
+ * them run under the same conditions (cache, RCU work of the sockets just closed, scheduler
+ * noise):
+ *   save floor / save (arena)      A B B A on even connections, B A A B on odd ones (b swaps),
+ *                                  after an untimed warm-up pass
+ *   save fresh / soccr save        the same (both malloc their buffers; the first pair's are
+ *                                  kept until the batch ends, so every save touches new pages)
+ *   restore floor / restore / soccr restore   one of them per connection, rotated by b
+ * Adds each connection's microseconds to its column's samples.
+ */
+static void batch(int n, int lfd, uint16_t port, int b)
 {
 	static const size_t slot = QB + 4096;
 	int *fds = calloc(n, sizeof(int)), *nfd = calloc(n, sizeof(int));
-	struct saved *sv = calloc(n, sizeof(*sv));
+	struct saved *sv = calloc(n, sizeof(*sv)), *ss = calloc(n, sizeof(*ss));
 	struct repair_opts *op = calloc(n, sizeof(*op));
-	double rt[4] = { 0, 0, 0, 0 };
 	char *ar = arena((size_t)n * 2 * slot);
+	int methods = have_soccr ? 3 : 2;
 	struct netlock *nl = NULL;
-	uint16_t port = 0;
 	double t0;
-	int lfd = fx_listen(FAM4, 0, &port);
 	pid_t pid;
 
-	/* batch A: floor save, the engine (arena, then fresh), then restore: half floor, half engine */
+	kept = calloc((size_t)n * 4, sizeof(char *));
+	nkept = 0;
+	if (!fds || !nfd || !sv || !ss || !op || !kept)
+		die("calloc");
 	pid = setup(lfd, port, n, fds, &nl);
-	/* one untimed pass first: the first touch of each socket's queues is not the interface */
+	/* the first touch of each socket's queues is not the interface */
 	for (int i = 0; i < n; i++)
 		if (floor_save(fds[i], ar + (size_t)i * 2 * slot, ar + (size_t)i * 2 * slot + slot))
 			die("floor save");
-	t0 = fx_now_us();
-	for (int i = 0; i < n; i++)
-		if (floor_save(fds[i], ar + (size_t)i * 2 * slot, ar + (size_t)i * 2 * slot + slot))
-			die("floor save");
-	r[0] = (fx_now_us() - t0) / n;
-	r[5] = pre_freeze(fds, n, sv, op);
-	t0 = fx_now_us();
-	for (int i = 0; i < n; i++)
-		save_engine(fds[i], &sv[i], &op[i], ar + (size_t)i * 2 * slot,
-			    ar + (size_t)i * 2 * slot + slot, slot);
-	r[1] = (fx_now_us() - t0) / n;
-	t0 = fx_now_us();
-	for (int i = 0; i < n; i++)
-		save_engine(fds[i], &sv[i], &op[i], NULL, NULL, 0);
-	r[2] = (fx_now_us() - t0) / n;
-	silent_close_all(fds, n);
-	restore_mixed(n, sv, nfd, 0, rt);
-	silent_close_all(nfd, n);
-	for (int i = 0; i < n; i++) {
-		free(sv[i].inq);    /* the floor's half; the engine freed its own */
-		free(sv[i].outq);
-	}
-	netlock_destroy(nl);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-
-	/* batch B: the same save, the restores with the other parity */
-	pid = setup(lfd, port, n, fds, &nl);
 	pre_freeze(fds, n, sv, op);
-	for (int i = 0; i < n; i++)
-		save_engine(fds[i], &sv[i], &op[i], NULL, NULL, 0);
-	silent_close_all(fds, n);
-	restore_mixed(n, sv, nfd, 1, rt);
-	r[3] = rt[0] / rt[2];
-	r[4] = rt[1] / rt[3];
-	silent_close_all(nfd, n);
+
 	for (int i = 0; i < n; i++) {
-		free(sv[i].inq);
-		free(sv[i].outq);
+		char *in = ar + (size_t)i * 2 * slot, *out = in + slot;
+
+		/* A B B A or B A A B: each method once first or last and once in the middle */
+		int fl = (i + b) & 1;
+
+		t0 = fx_now_us();
+		for (int k = 0; k < 4; k++) {
+			if ((k == 0 || k == 3) == fl) {
+				if (floor_save(fds[i], in, out))
+					die("floor save");
+				add(C_SFLOOR, lap(&t0));
+			} else {
+				save_engine(fds[i], &sv[i], &op[i], in, out, slot);
+				add(C_SAVE, lap(&t0));
+			}
+		}
+		for (int k = 0; k < 4; k++) {
+			t0 = fx_now_us();
+			if ((k == 1 || k == 2) == fl) {
+				if (!have_soccr)
+					continue;
+				keep(&ss[i]);
+				ss[i].self = sv[i].self;
+				ss[i].peer = sv[i].peer;
+				t0 = fx_now_us();
+				soccr_save_one(fds[i], &ss[i]);
+				add(C_SSAVE, lap(&t0));
+			} else {
+				keep(&sv[i]);
+				t0 = fx_now_us();
+				save_engine(fds[i], &sv[i], &op[i], NULL, NULL, 0);
+				add(C_FRESH, lap(&t0));
+			}
+		}
+		if (have_soccr)
+			check_same(&sv[i], &ss[i]);
 	}
+	silent_close_all(fds, n);
+
+	for (int i = 0; i < n; i++) {
+		int m = (i + b) % methods;
+
+		t0 = fx_now_us();
+		if ((nfd[i] = restore_one(m, &sv[i], &ss[i])) < 0)
+			die(m == 0 ? "floor restore" : m == 1 ? "restore" : "libsoccr restore");
+		add(C_RFLOOR + m, lap(&t0));
+	}
+	silent_close_all(nfd, n);
+	free_saved(sv, n);
+	free_saved(ss, n);
+	while (nkept)
+		free(kept[--nkept]);
+	free(kept);
+	malloc_trim(0);   /* every batch's malloc'd queue buffers start from pages not yet touched */
 	netlock_destroy(nl);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	close(lfd);
 	munmap(ar, (size_t)n * 2 * slot);
 	free(fds);
 	free(nfd);
 	free(sv);
+	free(ss);
 	free(op);
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Column j's median and mean over its samples (-1: not measured). */
+static void summarize(int j, double *med, double *mean)
+{
+	double sum = 0;
+
+	*med = *mean = -1;
+	if (!nsamp[j])
+		return;
+	qsort(samp[j], nsamp[j], sizeof(double), cmp_d);
+	*med = samp[j][nsamp[j] / 2];
+	for (size_t i = 0; i < nsamp[j]; i++)
+		sum += samp[j][i];
+	*mean = sum / nsamp[j];
+}
+
+static void print_row(const char *label, const double *v, double scale, int prec)
+{
+	printf("%-8s", label);
+	for (int j = 0; j < C_NR; j++) {
+		int w = strlen(col_name[j]) > 10 ? (int)strlen(col_name[j]) : 10;
+
+		if (v[j] < 0)
+			printf(" %*s", w, "-");
+		else
+			printf(" %*.*f", w, prec, v[j] * scale);
+	}
+	printf("\n");
 }
 
 int main(int argc, char **argv)
 {
-	static const char *names[6] = { "save floor", "save", "save fresh", "restore floor",
-					"restore", "opts read" };
+	const char *why = NULL;
 	int rounds = 3, a = 1;
 	struct rlimit rl;
 
@@ -363,44 +575,80 @@ int main(int argc, char **argv)
 		plain = 1;   /* "save" with the options read inside the pause */
 		a++;
 	}
+	if (a < argc && !strcmp(argv[a], "-n")) {
+		no_hint = 1;
+		a++;
+	}
 	if (argc > a + 1 && !strcmp(argv[a], "-r")) {
 		rounds = atoi(argv[a + 1]);
 		a += 2;
 	}
 	if (a >= argc) {
-		fprintf(stderr, "usage: %s [-a] [-r rounds] N...\n", argv[0]);
+		fprintf(stderr, "usage: %s [-a] [-n] [-r rounds] N...   (SOCCR_LIB=libsoccr.so: add libsoccr)\n",
+			argv[0]);
 		return 2;
 	}
 	getrlimit(RLIMIT_NOFILE, &rl);
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
+	have_soccr = soccr_load(&why) == 0;
 	if (fx_netns()) {
 		fprintf(stderr, "bench/repair: cannot set up a network namespace (need root)\n");
 		return 77;
 	}
-	printf("%-8s %12s %12s %12s %12s %14s %12s   (us per connection, median of %d; total ms)\n",
-	       "N", names[0], names[5], names[1], names[2], names[3], names[4], rounds);
+	int nsfd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (nsfd < 0 || repair_netns_read(nsfd, &bench_ns))
+		die("namespace defaults");
+	close(nsfd);
+	if (have_soccr)
+		printf("# libsoccr: %s\n", getenv("SOCCR_LIB"));
+	else
+		printf("# libsoccr columns skipped: %s\n", why);
+	printf("# us per connection: the median over every connection of %d rounds (at least 100\n"
+	       "# connections), then the mean; total: the mean times N, in ms\n", rounds);
+	printf("%-8s", "N");
+	for (int j = 0; j < C_NR; j++)
+		printf(" %10s", col_name[j]);
+	printf("\n");
 	for (; a < argc; a++) {
 		int n = atoi(argv[a]);
-		double r[16][6], med[6];
+		double med[C_NR], mean[C_NR];
+		char label[16];
+
+		int nr = rounds;
 
 		if (n <= 0 || rounds < 1 || rounds > 16)
 			return 2;
-		for (int k = 0; k < rounds; k++)
-			round_n(n, r[k]);
-		for (int j = 0; j < 6; j++) {
-			double col[16];
-
-			for (int k = 0; k < rounds; k++)
-				col[k] = r[k][j];
-			qsort(col, rounds, sizeof(double), cmp_d);
-			med[j] = col[rounds / 2];
+		if ((long)n * nr < 100)   /* small N: enough samples for a median */
+			nr = (100 + n - 1) / n;
+		capsamp = (size_t)nr * 3 * 2 * n;   /* batches x (A B B A saves: 2 each) x n */
+		for (int j = 0; j < C_NR; j++) {
+			free(samp[j]);
+			samp[j] = malloc(capsamp * sizeof(double));
+			nsamp[j] = 0;
+			if (!samp[j])
+				die("malloc");
 		}
-		printf("%-8d %12.1f %12.1f %12.1f %12.1f %14.1f %12.1f\n", n, med[0], med[5], med[1],
-		       med[2], med[3], med[4]);
-		printf("%-8s %12.1f %12.1f %12.1f %12.1f %14.1f %12.1f\n", "  total", med[0] * n / 1e3,
-		       med[5] * n / 1e3, med[1] * n / 1e3, med[2] * n / 1e3, med[3] * n / 1e3,
-		       med[4] * n / 1e3);
+		for (int k = 0; k < nr; k++) {
+			uint16_t port = 0;
+			int lfd = fx_listen(FAM4, 0, &port);
+
+			if (lfd < 0)
+				die("listen");
+			/* as many batches as restore methods: each takes each slot of the rotation */
+			for (int b = 0; b < (have_soccr ? 3 : 2); b++)
+				batch(n, lfd, port, b);
+			close(lfd);
+		}
+		for (int j = 0; j < C_NR; j++)
+			summarize(j, &med[j], &mean[j]);
+		if (nr != rounds)
+			printf("# N = %d: %d rounds\n", n, nr);
+		snprintf(label, sizeof(label), "%d", n);
+		print_row(label, med, 1, 1);
+		print_row("  mean", mean, 1, 1);
+		print_row("  total", mean, n / 1e3, n < 100 ? 3 : 1);
 		fflush(stdout);
 	}
 	return 0;

@@ -4,6 +4,8 @@
 #   sh bench/run.sh            (make bench builds first, then runs this)
 #   ROUNDS=15 PP_SECS=1.5 BULK_MIB=1024 CALLS=2000000 sh bench/run.sh   (the defaults)
 #   SHIM_ONLY=1 sh bench/run.sh   (only this data-path benchmark, not the other bench/*.sh)
+#   CLOCK=cpu sh bench/run.sh     (per CPU second of both processes instead of per second, for
+#                                  a shared machine: bench/netbench.c, NETBENCH_CLOCK)
 #
 # Two loopback TCP benchmarks from build/bench/netbench (client and server are two
 # processes; under the shim both are preloaded, at the default log level):
@@ -11,7 +13,8 @@
 #   2. bulk: BULK_MIB MiB in 64 KiB send() calls, MB/s (10^6 bytes) until the receiver
 #      has acknowledged every byte;
 #   3. call cost: CALLS non-blocking recv() calls on an empty socket (EAGAIN), ns per call
-#      (also natively with one idle thread: what a second thread alone costs the kernel):
+#      (also natively with one idle thread: what a second thread alone costs the kernel; and
+#      with one idle thread on its own fd table, as the shim's threads run: core/progfd.h):
 #      one trip through the hook and the kernel, with no data to hide the hook's cost.
 # Each round runs native and shim back to back, alternating which goes first, so drifts
 # of a shared VM hit both equally. Reported: the medians over ROUNDS rounds and their
@@ -28,6 +31,12 @@ PP_SIZE=${PP_SIZE:-64}
 BULK_MIB=${BULK_MIB:-1024}
 BULK_CHUNK=${BULK_CHUNK:-65536}
 CALLS=${CALLS:-2000000}
+CLOCK=${CLOCK:-wall}
+case $CLOCK in
+wall) ;;
+cpu) NETBENCH_CLOCK=cpu; export NETBENCH_CLOCK ;;
+*) echo "bench: CLOCK must be wall or cpu" >&2; exit 2 ;;
+esac
 NB=$B/bench/netbench
 LIB=$B/lib/libsockshift.so
 SOCKSHIFT=$B/bin/sockshift
@@ -59,9 +68,9 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2
 paired() { awk -v a="$1" -v b="$2" 'BEGIN {n = split(a, x, " "); split(b, y, " "); for (i = 1; i <= n; i++) printf "%.4f ", x[i] / y[i]}' | median; }
 spread() { tr ' ' '\n' | grep . | sort -g | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s..%s", lo, hi}'; }
 
-pp_n="" pp_s="" bk_n="" bk_s="" ca_n="" ca_s="" ct_n=""
+pp_n="" pp_s="" bk_n="" bk_s="" ca_n="" ca_s="" ct_n="" cu_n=""
 start=$(date +%s)
-echo "sockshift shim benchmark: $ROUNDS rounds, native and shim alternating${PIN:+, pinned with '$PIN'}"
+echo "sockshift shim benchmark: $ROUNDS rounds, native and shim alternating${PIN:+, pinned with '$PIN'}, $CLOCK clock"
 i=1
 while [ $i -le "$ROUNDS" ]; do
 	if [ $((i % 2)) = 1 ]; then
@@ -72,11 +81,13 @@ while [ $i -le "$ROUNDS" ]; do
 		ca_n="$ca_n $(one native calls "$CALLS")"
 		ca_s="$ca_s $(one shim calls "$CALLS")"
 		ct_n="$ct_n $(one native calls-thread "$CALLS")"
+		cu_n="$cu_n $(one native calls-unshared "$CALLS")"
 	else
 		pp_s="$pp_s $(one shim pingpong "$PP_SECS" "$PP_SIZE")"
 		pp_n="$pp_n $(one native pingpong "$PP_SECS" "$PP_SIZE")"
 		bk_n="$bk_n $(one native bulk "$BULK_MIB" "$BULK_CHUNK")"
 		bk_s="$bk_s $(one shim bulk "$BULK_MIB" "$BULK_CHUNK")"
+		cu_n="$cu_n $(one native calls-unshared "$CALLS")"
 		ct_n="$ct_n $(one native calls-thread "$CALLS")"
 		ca_s="$ca_s $(one shim calls "$CALLS")"
 		ca_n="$ca_n $(one native calls "$CALLS")"
@@ -99,6 +110,8 @@ r_ca=$(awk -v a="$m_cas" -v b="$m_can" 'BEGIN {printf "%.3f", b / a}')
 d_ca=$(awk -v a="$m_cas" -v b="$m_can" 'BEGIN {printf "%+.1f", a - b}')
 m_ctn=$(echo "$ct_n" | median)
 d_ct=$(awk -v a="$m_ctn" -v b="$m_can" 'BEGIN {printf "%+.1f", a - b}')
+m_cun=$(echo "$cu_n" | median)
+d_cu=$(awk -v a="$m_cun" -v b="$m_can" 'BEGIN {printf "%+.1f", a - b}')
 cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)
 
 mkdir -p "$(dirname "$OUT")"
@@ -106,7 +119,7 @@ mkdir -p "$(dirname "$OUT")"
 	echo "## Shim data path: results of $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
 	echo "Machine: $(nproc) CPU(s), ${cpu:-unknown CPU}, kernel $(uname -r)."
-	echo "Command: \`sh bench/run.sh\` (ROUNDS=$ROUNDS PP_SECS=$PP_SECS PP_SIZE=$PP_SIZE BULK_MIB=$BULK_MIB BULK_CHUNK=$BULK_CHUNK${PIN:+, pinned: $PIN}); shim runs: \`$how ...\`; ${secs}s."
+	echo "Command: \`sh bench/run.sh\` (ROUNDS=$ROUNDS PP_SECS=$PP_SECS PP_SIZE=$PP_SIZE BULK_MIB=$BULK_MIB BULK_CHUNK=$BULK_CHUNK CALLS=$CALLS CLOCK=$CLOCK${PIN:+, pinned: $PIN}); shim runs: \`$how ...\`; ${secs}s."
 	echo
 	echo "| benchmark | native (median) | shim (median) | shim / native (of medians) | shim / native (median per round) | native range | shim range |"
 	echo "|---|---:|---:|---:|---:|---|---|"
@@ -114,6 +127,7 @@ mkdir -p "$(dirname "$OUT")"
 	echo "| bulk $BULK_MIB MiB in $((BULK_CHUNK / 1024)) KiB sends, MB/s | $m_bkn | $m_bks | $r_bk | $p_bk | $(echo "$bk_n" | spread) | $(echo "$bk_s" | spread) |"
 	echo "| recv() on an empty socket, ns/call (lower is better; ratio native/shim) | $m_can | $m_cas | $r_ca ($d_ca ns) | $p_ca | $(echo "$ca_n" | spread) | $(echo "$ca_s" | spread) |"
 	echo "| the same natively with one idle thread (no shim), ns/call | $m_can | $m_ctn (native + thread) | ($d_ct ns) | | | $(echo "$ct_n" | spread) |"
+	echo "| the same natively with one idle thread on its own fd table, ns/call | $m_can | $m_cun (native + unshared thread) | ($d_cu ns) | | | $(echo "$cu_n" | spread) |"
 	echo
 	echo "Target: shim / native >= 0.98 on ping-pong and bulk (the issue's target); the call"
 	echo "cost row shows what one hooked call adds, without data to hide it."
@@ -127,6 +141,7 @@ mkdir -p "$(dirname "$OUT")"
 	echo "- calls native:$ca_n"
 	echo "- calls shim:$ca_s"
 	echo "- calls native with an idle thread:$ct_n"
+	echo "- calls native with an idle thread on its own fd table:$cu_n"
 } >"$OUT"
 echo
 sed -n '/^| /p' "$OUT"

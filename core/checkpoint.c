@@ -16,20 +16,27 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include "stack_vpoll.h"
 #include "vsock_sock.h"
 #include "checkpoint.h"
 #include "fdtable.h"
 #include "image.h"
 #include "log.h"
 #include "netlock.h"
+#include "progfd.h"
 #include "quiesce.h"
 #include "real.h"
 #include "repair.h"
+#include "restore.h"
+#include "stack.h"
 
-enum { K_CONN, K_LISTEN, K_SKIP };
+enum { K_CONN, K_LISTEN, K_SKIP, K_GONE /* closed before the freeze: not saved, not listed */ };
 
 struct item {
 	int fd, domain, type, protocol;
+	unsigned stack_id;          /* the stack it lives on (its name goes in the image) */
+	int sfd;                    /* fd for system calls on this thread: progfd_get(fd) (it may
+	                             * have its own fd table); fd stays the program's number */
 	int kind;
 	ino_t ino;
 	uint32_t state;
@@ -43,6 +50,9 @@ struct item {
 	char *qbuf[2];              /* this socket's slices of the arena */
 	size_t qcap[2];
 	char reason[96];
+	int queued;                 /* accepted here from a listener's queue: ours, no program fd */
+	int lfd;                    /* queued: the listener it came from */
+	int late;                   /* classified by the second snapshot (rescan) */
 };
 
 struct snap {
@@ -58,10 +68,9 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static int collect(const struct fdt_rec *rec, void *arg)
+/* Appends a copy of what the fd table says of one fd (nothing classified yet). */
+static int push(struct snap *s, const struct item *from)
 {
-	struct snap *s = arg;
-
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
 		struct item *v = realloc(s->v, cap * sizeof(*v));
@@ -72,12 +81,22 @@ static int collect(const struct fdt_rec *rec, void *arg)
 		s->cap = cap;
 	}
 	memset(&s->v[s->n], 0, sizeof(s->v[0]));
-	s->v[s->n].fd = rec->fd;
-	s->v[s->n].domain = rec->domain;
-	s->v[s->n].type = rec->type;
-	s->v[s->n].protocol = rec->protocol;
+	s->v[s->n].fd = from->fd;
+	s->v[s->n].sfd = from->sfd;
+	s->v[s->n].domain = from->domain;
+	s->v[s->n].type = from->type;
+	s->v[s->n].protocol = from->protocol;
+	s->v[s->n].stack_id = from->stack_id;
 	s->n++;
 	return 0;
+}
+
+static int collect(const struct fdt_rec *rec, void *arg)
+{
+	struct item it = { .fd = rec->fd, .sfd = -1, .domain = rec->domain, .type = rec->type,
+			   .protocol = rec->protocol, .stack_id = rec->stack_id };
+
+	return push(arg, &it);
 }
 
 static void skip(struct item *it, const char *fmt, const char *arg)
@@ -119,13 +138,15 @@ static void classify(struct item *it, const struct snap *s, size_t idx)
 	struct stat st;
 	socklen_t len;
 
-	if (fstat(it->fd, &st) < 0) {
+	if (it->sfd < 0)
+		it->sfd = progfd_get(it->fd);
+	if (it->sfd < 0 || fstat(it->sfd, &st) < 0) {
 		skip(it, "%s", "fd no longer open");
 		return;
 	}
 	it->ino = st.st_ino;
 	for (size_t j = 0; j < idx; j++) {
-		if (s->v[j].ino == it->ino && s->v[j].kind != K_SKIP) {
+		if (s->v[j].ino == it->ino && s->v[j].kind != K_SKIP && s->v[j].kind != K_GONE) {
 			char why[32];
 
 			log_fmt(why, sizeof(why), "%d", s->v[j].fd);
@@ -136,6 +157,10 @@ static void classify(struct item *it, const struct snap *s, size_t idx)
 	char vwhy[96];
 	if (vsock_sock_not_checkpointable(it->fd, vwhy, sizeof(vwhy))) {
 		skip(it, "%s", vwhy);
+		return;
+	}
+	if (stack_vpoll_owns(it->fd)) {
+		skip(it, "%s", "a user-space stack's socket: no kernel TCP state to repair");
 		return;
 	}
 	if (it->domain != AF_INET && it->domain != AF_INET6) {
@@ -150,12 +175,12 @@ static void classify(struct item *it, const struct snap *s, size_t idx)
 		skip(it, "%s", "stream protocol other than TCP (MPTCP, SCTP)");
 		return;
 	}
-	if (tcp_state(it->fd, &it->state) < 0) {
+	if (tcp_state(it->sfd, &it->state) < 0) {
 		skip(it, "%s", "TCP_INFO failed");
 		return;
 	}
 	if (it->state == TCP_LISTEN) {
-		int err = repair_listen_save(it->fd, &it->listen, sizeof(it->listen));
+		int err = repair_listen_save(it->sfd, &it->listen, sizeof(it->listen));
 
 		if (err)
 			skip(it, "listener not recorded: %s", log_errname(-err));
@@ -172,20 +197,20 @@ static void classify(struct item *it, const struct snap *s, size_t idx)
 		return;
 	}
 	len = sizeof(it->self);
-	if (real.getsockname(it->fd, &it->self.sa, &len) < 0) {
+	if (real.getsockname(it->sfd, &it->self.sa, &len) < 0) {
 		skip(it, "%s", "getsockname failed");
 		return;
 	}
 	len = sizeof(it->peer);
-	if (real.getpeername(it->fd, &it->peer.sa, &len) < 0) {
+	if (real.getpeername(it->sfd, &it->peer.sa, &len) < 0) {
 		skip(it, "%s", it->state == TCP_CLOSE ? "not connected (or reset)" : "getpeername failed");
 		return;
 	}
 	it->kind = K_CONN;
-	it->opts_ok = repair_opts_read(it->fd, &it->opts, sizeof(it->opts)) == 0;
-	if (ioctl(it->fd, SIOCINQ, &it->inq_est) < 0)
+	it->opts_ok = repair_opts_read(it->sfd, &it->opts, sizeof(it->opts)) == 0;
+	if (ioctl(it->sfd, SIOCINQ, &it->inq_est) < 0)
 		it->inq_est = 0;
-	if (ioctl(it->fd, SIOCOUTQ, &it->outq_est) < 0)
+	if (ioctl(it->sfd, SIOCOUTQ, &it->outq_est) < 0)
 		it->outq_est = 0;
 }
 
@@ -247,13 +272,21 @@ static void lock_conn(const struct item *it, struct netlock_conn *c)
 	memcpy(&c->peer, &it->peer, addr_len(&it->peer));
 }
 
+/* The image records each socket's stack by name; a restore maps the name (restore.c). */
+static void stack_name(struct image_conn *c, unsigned stack_id)
+{
+	const struct stack *st = stack_by_id(stack_id);
+
+	log_fmt(c->stack, sizeof(c->stack), "%s", st ? st->name : "kernel");
+}
+
 /* Pause and save one connection; on failure it is given back untouched. */
 static int save_one(struct item *it, struct image_conn *c)
 {
 	/* family and SO_REUSEADDR are known from before the freeze: two calls less in it */
-	int err = it->opts_ok ? repair_pause_as(it->fd, it->self.sa.sa_family, (int)it->opts.reuseaddr,
+	int err = it->opts_ok ? repair_pause_as(it->sfd, it->self.sa.sa_family, (int)it->opts.reuseaddr,
 						&it->sk)
-			      : repair_pause(it->fd, &it->sk);
+			      : repair_pause(it->sfd, &it->sk);
 
 	if (err) {
 		skip(it, "TCP_REPAIR failed: %s", log_errname(-err));
@@ -274,7 +307,7 @@ static int save_one(struct item *it, struct image_conn *c)
 
 		if (c->data.state == it->state)
 			c->data.opts = it->opts;
-		else if (repair_opts_read(it->fd, &c->data.opts, sizeof(c->data.opts)) < 0)
+		else if (repair_opts_read(it->sfd, &c->data.opts, sizeof(c->data.opts)) < 0)
 			c->data.opts = it->opts;   /* the state moved on: shutdown bits re-read */
 		c->data.opts.reuseaddr = reuse;
 	}
@@ -288,6 +321,7 @@ static int save_one(struct item *it, struct image_conn *c)
 	take_queue(it, REPAIR_SENDQ, &c->outq);
 	c->id = (uint32_t)it->ino;
 	c->fd = it->fd;
+	stack_name(c, it->stack_id);
 	c->self = it->self;
 	c->peer = it->peer;
 	it->saved = 1;
@@ -307,6 +341,328 @@ static void resume_all(struct snap *s)
 			it->sk = NULL;
 		}
 	}
+}
+
+/*
+ * Hand-over only, gate shut (accept is gated: no program thread starts one now), new SYNs held:
+ * a connection whose handshake completed after the snapshot sits in a listener's accept queue,
+ * and the exit would reset it. Accept each one here (the listener non-blocking for the drain
+ * only; a thread already asleep in accept keeps the mode it started with), classify it like
+ * the rest and mark it queued: saved with no program fd, handed out at accept() by the new
+ * process. Appends to s; returns how many.
+ */
+static unsigned drain_queues(struct snap *s)
+{
+	size_t nsnap = s->n;
+	unsigned added = 0;
+
+	for (size_t i = 0; i < nsnap; i++) {
+		if (s->v[i].kind != K_LISTEN)
+			continue;
+		int lfd = s->v[i].sfd, domain = s->v[i].domain, fl = real.fcntl(lfd, F_GETFL);
+
+		if (fl < 0)
+			continue;
+		if (!(fl & O_NONBLOCK))
+			real.fcntl(lfd, F_SETFL, fl | O_NONBLOCK);
+		for (;;) {
+			struct fdt_rec rec = { .fd = real.accept4(lfd, NULL, NULL, SOCK_CLOEXEC) };
+
+			if (rec.fd < 0)
+				break;
+			rec.domain = domain;
+			rec.type = SOCK_STREAM;
+			rec.stack_id = s->v[i].stack_id;   /* the listener's */
+			if (collect(&rec, s) < 0) {   /* no room: straight back to the program */
+				if (restore_adopt(rec.fd, lfd) < 0)
+					real.close(rec.fd);
+				break;
+			}
+			s->v[s->n - 1].queued = 1;
+			s->v[s->n - 1].sfd = rec.fd;   /* in this thread's table */
+			s->v[s->n - 1].lfd = lfd;
+			classify(&s->v[s->n - 1], s, s->n - 1);
+			added++;
+		}
+		if (!(fl & O_NONBLOCK))
+			real.fcntl(lfd, F_SETFL, fl);
+	}
+	return added;
+}
+
+static int grow(void **v, size_t size, size_t from, size_t to)
+{
+	char *n = realloc(*v, (to ? to : 1) * size);
+
+	if (!n)
+		return -ENOMEM;
+	memset(n + from * size, 0, (to - from) * size);
+	*v = n;
+	return 0;
+}
+
+/* drain_queues, then the drained connections join the lock (before any is paused) and the
+ * image set grows to hold them. A failure leaves them live: the caller gives them back. */
+static int take_queued(struct snap *s, struct image_set *set, struct netlock *nl, int strict,
+		       unsigned *taken)
+{
+	size_t before = s->n, nq = 0;
+	unsigned n = *taken = drain_queues(s);
+	struct netlock_conn *q;
+	int err;
+
+	if (!n)
+		return 0;
+	if ((err = grow((void **)&set->conns, sizeof(*set->conns), before, s->n)) ||
+	    (err = grow((void **)&set->skipped, sizeof(*set->skipped), before, s->n)))
+		return err;
+	q = calloc(n, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	for (size_t i = before; i < s->n; i++) {
+		if (s->v[i].kind == K_CONN)
+			lock_conn(&s->v[i], &q[nq++]);
+		else if (strict)
+			err = -EOPNOTSUPP;
+	}
+	if (!err && nq)
+		err = nl ? netlock_add(nl, q, nq, NETLOCK_BOTH) : -ENOLCK;
+	free(q);
+	if (err)
+		loge("checkpoint: %u connections from listeners' queues cannot be locked: %s; "
+		     "the hand-over is abandoned", n, log_errname(-err));
+	else
+		logi("checkpoint: %u connections taken from listeners' accept queues", n);
+	return err;
+}
+
+/* Whether the program's fd still names the file it named at the first snapshot. */
+static int same_file(const struct item *it)
+{
+	struct stat st;
+	int l = progfd_get(it->fd), r;
+
+	r = l >= 0 && fstat(l, &st) == 0 && it->ino && st.st_ino == it->ino;
+	progfd_put(it->fd, l);
+	return r;
+}
+
+/* Classifies again from scratch: only what the fd table said survives. */
+static void reclassify(struct snap *s, size_t i)
+{
+	struct item *it = &s->v[i], k = *it;
+
+	memset(it, 0, sizeof(*it));
+	it->fd = k.fd;
+	it->sfd = k.sfd;
+	it->domain = k.domain;
+	it->type = k.type;
+	it->protocol = k.protocol;
+	it->stack_id = k.stack_id;
+	classify(it, s, i);
+}
+
+/* The first snapshot's fds, merged (both lists are in fd order) with the fd table now: fds
+ * closed or renumbered since become K_GONE (their lock entries listed in dc/dl), new ones are
+ * appended. */
+static int merge(struct snap *s, size_t n1, int exit_mode, struct netlock_conn *dc, size_t *ndc,
+		 struct sockaddr_storage *dl, size_t *ndl)
+{
+	struct snap now = { 0 };
+	size_t j = 0;
+	int err = fdt_foreach(collect, &now);
+
+	for (size_t k = 0; !err && k <= now.n; k++) {
+		int fd = k < now.n ? now.v[k].fd : -1;
+
+		for (; j < n1 && (k == now.n || s->v[j].fd <= fd); j++) {
+			struct item *it = &s->v[j];
+
+			if (it->fd == fd && same_file(it)) {
+				j++;
+				fd = -1;   /* the same socket: nothing new */
+				break;
+			}
+			if (it->kind == K_CONN)
+				lock_conn(it, &dc[(*ndc)++]);
+			else if (it->kind == K_LISTEN && exit_mode)
+				memcpy(&dl[(*ndl)++], &it->listen.self, addr_len(&it->listen.self));
+			it->kind = K_GONE;
+		}
+		if (fd >= 0 && k < now.n)
+			err = push(s, &now.v[k]);
+	}
+	free(now.v);
+	return err;
+}
+
+static unsigned port_of(const void *a)
+{
+	const struct sockaddr *sa = a;
+
+	return ntohs(sa->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)a)->sin6_port
+					       : ((const struct sockaddr_in *)a)->sin_port);
+}
+
+/* Gone listeners whose port a live listener still has keep their SYN hold (a wildcard
+ * listener's hold is the port's): removes those from dl. */
+static void keep_held(const struct snap *s, struct sockaddr_storage *dl, size_t *ndl)
+{
+	for (size_t g = 0; g < *ndl;) {
+		int held = 0;
+
+		for (size_t i = 0; i < s->n && !held; i++)
+			held = s->v[i].kind == K_LISTEN && port_of(&s->v[i].listen.self) == port_of(&dl[g]);
+		if (held)
+			dl[g] = dl[--*ndl];
+		else
+			g++;
+	}
+}
+
+/* a and b are the two ends of one connection (both in this process): the same elements. */
+static int ends(const struct netlock_conn *a, const struct netlock_conn *b)
+{
+	return !memcmp(&a->self, &b->peer, sizeof(a->self)) && !memcmp(&a->peer, &b->self, sizeof(a->self));
+}
+
+/* Gone connections whose elements a live connection (its other end) or an earlier gone one
+ * shares stay out of the delete: removes those from dc. */
+static void keep_locked(const struct snap *s, struct netlock_conn *dc, size_t *ndc)
+{
+	for (size_t g = 0; g < *ndc;) {
+		struct netlock_conn c;
+		int shared = 0;
+
+		for (size_t i = 0; i < s->n && !shared; i++)
+			if (s->v[i].kind == K_CONN) {
+				lock_conn(&s->v[i], &c);
+				shared = ends(&c, &dc[g]);
+			}
+		for (size_t h = 0; h < g && !shared; h++)
+			shared = ends(&dc[h], &dc[g]);
+		if (shared)
+			dc[g] = dc[--*ndc];
+		else
+			g++;
+	}
+}
+
+/*
+ * After the freeze (program threads gated: the fd table holds still), the second snapshot.
+ * Between the first one and the freeze (the lock, a hand-over's idle wait: >= 5 ms) the
+ * program may have created, accepted, put to listen or closed sockets: unseen, a new one
+ * would be reset by the hand-over's exit, or be missing from the images. If the table's
+ * generation did not move, only the skipped sockets get a second look (one not yet listening
+ * then); otherwise the table is merged with the first snapshot. A hand-over takes sockets
+ * closed since out of the lock (one transaction; the kept lock would otherwise hold their FIN
+ * until the new process listens, or forever); then our copies of them are closed. Everything
+ * newly saveable joins the lock in one more transaction. -errno when that fails, or a new
+ * socket cannot be saved in strict mode (nothing is paused yet: the caller resumes).
+ */
+static int rescan(struct snap *s, struct image_set *set, struct netlock **nl,
+		  const struct checkpoint_opts *o, struct checkpoint_result *res, unsigned gen)
+{
+	size_t n1 = s->n, ndc = 0, ndl = 0, nc = 0, nlis = 0;
+	struct netlock_conn *dc = NULL, *ac = NULL;
+	struct sockaddr_storage *dl = NULL, *al = NULL;
+	int err = 0;
+
+	if (fdt_generation() != gen) {
+		dc = calloc(n1 ? n1 : 1, sizeof(*dc));
+		dl = calloc(n1 ? n1 : 1, sizeof(*dl));
+		err = !dc || !dl ? -ENOMEM : merge(s, n1, o->exit_mode, dc, &ndc, dl, &ndl);
+		if (err)
+			goto free_lists;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		if (i >= n1)
+			classify(&s->v[i], s, i);
+		else if (s->v[i].kind == K_SKIP)
+			reclassify(s, i);
+		else
+			continue;
+		if (s->v[i].kind == K_CONN || s->v[i].kind == K_LISTEN) {
+			s->v[i].late = 1;
+			res->nlate++;
+		} else if (o->strict) {
+			loge("checkpoint: strict mode: fd %d cannot be saved: %s", s->v[i].fd, s->v[i].reason);
+			err = -EOPNOTSUPP;
+			goto free_lists;
+		}
+	}
+	keep_held(s, dl, &ndl);
+	keep_locked(s, dc, &ndc);
+	if (o->exit_mode && *nl && (ndc || ndl)) {
+		int e = netlock_del(*nl, dc, ndc, NETLOCK_BOTH);
+
+		if (!e)
+			e = netlock_del_listeners(*nl, dl, ndl);
+		if (e)
+			logw("checkpoint: sockets closed before the freeze stay in the lock %s: %s",
+			     netlock_name(*nl), log_errname(-e));
+	}
+	for (size_t i = 0; i < n1; i++)
+		if (s->v[i].kind == K_GONE) {
+			progfd_put(s->v[i].fd, s->v[i].sfd);   /* the last reference: the FIN goes */
+			s->v[i].sfd = -1;
+		}
+	ac = calloc(s->n ? s->n : 1, sizeof(*ac));
+	al = calloc(s->n ? s->n : 1, sizeof(*al));
+	if (!ac || !al || (err = grow((void **)&set->conns, sizeof(*set->conns), n1, s->n)) ||
+	    (err = grow((void **)&set->skipped, sizeof(*set->skipped), n1, s->n))) {
+		err = err ? err : -ENOMEM;
+		goto free_lists;
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		if (!s->v[i].late)
+			continue;
+		if (s->v[i].kind == K_CONN)
+			lock_conn(&s->v[i], &ac[nc++]);
+		else if (o->exit_mode)
+			memcpy(&al[nlis++], &s->v[i].listen.self, addr_len(&s->v[i].listen.self));
+	}
+	if ((nc || nlis) && !*nl && !(err = netlock_create(nl)))
+		log_fmt(res->netlock, sizeof(res->netlock), "%s", netlock_name(*nl));
+	if (!err && (nc || nlis))
+		err = netlock_add_all(*nl, ac, nc, NETLOCK_BOTH, al, nlis);
+	if (err)
+		loge("checkpoint: %zu sockets found after the first snapshot cannot be locked: %s",
+		     nc + nlis, log_errname(-err));
+	else if (res->nlate || ndc || ndl)
+		logi("checkpoint: second snapshot: %u more sockets to save, %zu closed meanwhile",
+		     res->nlate, ndc + ndl);
+free_lists:
+	free(dc);
+	free(dl);
+	free(ac);
+	free(al);
+	return err;
+}
+
+/* A failed hand-over: the queued connections go back to the program, through accept().
+ * Returns how many. */
+static int give_back(struct snap *s)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		struct item *it = &s->v[i];
+		int err;
+
+		if (!it->queued || it->fd < 0)
+			continue;
+		err = restore_adopt(it->fd, it->lfd);
+		if (err) {
+			loge("checkpoint: a connection from a listener's queue cannot be given back: %s",
+			     log_errname(-err));
+			real.close(it->fd);
+		} else {
+			n++;
+		}
+		it->fd = -1;
+	}
+	return n;
 }
 
 static int build_set(struct snap *s, struct image_set *set, const struct checkpoint_opts *o)
@@ -372,12 +728,13 @@ static int run_locked(const struct checkpoint_opts *o, struct checkpoint_result 
 	uint64_t t0 = now_us(), tp = 0;
 	size_t nlock = 0, nlisten = 0, arena_size = 0;
 	void *arena = NULL;
-	int err, frozen = 0, lock_told = 0;
+	int err, frozen = 0, lock_told = 0, n_back;
 
 	memset(res, 0, sizeof(*res));
 	memset(&set, 0, sizeof(set));
 	if (!o->dir || !o->dir[0])
 		return -EINVAL;
+	unsigned gen = fdt_generation();   /* rescan: did the table change before the freeze? */
 	err = fdt_foreach(collect, &s);
 	if (err)
 		goto free_snap;
@@ -428,6 +785,8 @@ static int run_locked(const struct checkpoint_opts *o, struct checkpoint_result 
 	if (err)
 		goto unlock;
 	arena = arena_make(&s, &arena_size);
+	if (o->test_window)
+		o->test_window(o->test_window_arg);
 
 	if (o->exit_mode && quiesce_wait_idle(o->idle_ms ? o->idle_ms : 5, 2000) < 0)
 		logw("checkpoint: the program did not become idle within 2 s; saving anyway");
@@ -437,6 +796,10 @@ static int run_locked(const struct checkpoint_opts *o, struct checkpoint_result 
 		goto unlock;
 	frozen = 1;
 	uint64_t t_frozen = now_us();
+	if ((err = rescan(&s, &set, &nl, o, res, gen)))
+		goto resume;
+	if (o->exit_mode && (err = take_queued(&s, &set, nl, o->strict, &res->nqueued)))
+		goto resume;
 
 	for (size_t i = 0; i < s.n; i++) {
 		struct item *it = &s.v[i];
@@ -450,6 +813,8 @@ static int run_locked(const struct checkpoint_opts *o, struct checkpoint_result 
 		}
 		if (!err) {
 			res->bytes += set.conns[set.nconns].data.inq_len + set.conns[set.nconns].data.outq_len;
+			if (it->queued)
+				set.conns[set.nconns].fd = -1;   /* not accepted by the program yet */
 			set.nconns++;
 		}
 		err = 0;
@@ -462,13 +827,14 @@ static int run_locked(const struct checkpoint_opts *o, struct checkpoint_result 
 
 			c->id = (uint32_t)it->ino;
 			c->fd = it->fd;
+			stack_name(c, it->stack_id);
 			c->listening = 1;
 			c->backlog = it->listen.backlog;
 			c->self = it->listen.self;
 			c->data.opts = it->listen.opts;
 			res->nlisteners++;
 		} else if (it->kind == K_SKIP) {
-			set.skipped[set.nskipped].fd = it->fd;
+			set.skipped[set.nskipped].fd = it->queued ? -1 : it->fd;
 			memcpy(set.skipped[set.nskipped].reason, it->reason, sizeof(it->reason));
 			set.nskipped++;
 		}
@@ -546,8 +912,11 @@ unlock:
 	if (nl)
 		netlock_destroy(nl);
 	nl = NULL;
+	n_back = give_back(&s);   /* after the lock: their placeholders' SYNs must pass */
 	if (frozen)
 		quiesce_thaw();
+	if (n_back)
+		restore_adopt_settle(0);   /* the program accepts them, then our copies go */
 	if (lock_told)
 		stage(o, CHECKPOINT_NETWORK_UNLOCK);
 free_snap:
@@ -564,6 +933,9 @@ free_snap:
 	if (arena)
 		munmap(arena, arena_size);
 	image_set_free(&set);
+	for (size_t i = 0; i < s.n; i++)
+		if (!s.v[i].queued)
+			progfd_put(s.v[i].fd, s.v[i].sfd);   /* the copies (progfd.h) */
 	free(lc);
 	free(ll);
 	free(s.v);

@@ -13,6 +13,9 @@
  *   3. exit mode only: wait until the program is idle (every thread asleep in a system call),
  *      so input already received has been processed and its answers queued;
  *   4. quiesce (quiesce.h): no thread inside a socket call that repair mode would disturb;
+ *      then a second snapshot (the table is stable now): sockets created, accepted or put to
+ *      listen since step 1 are classified and join the lock in one more transaction; sockets
+ *      closed since step 1 leave the lock (their FIN goes out) and the images;
  *   5. pause + save each connection; one that cannot be saved (a peer reset it meanwhile) is
  *      resumed untouched and listed as skipped, unless opts.strict;
  *   6. resume mode: repair off (options re-applied), lock lifted, gate opened, images written
@@ -64,10 +67,17 @@ struct checkpoint_opts {
 	/* Called at each stage (see above) on the calling thread; 0 to go on. NULL: none. */
 	int (*notify)(enum checkpoint_stage stage, void *arg);
 	void *notify_arg;
+	/* Tests only: called on the calling thread after the first snapshot is locked and before
+	 * the freeze (the window the second snapshot covers). NULL normally. */
+	void (*test_window)(void *arg);
+	void *test_window_arg;
 };
 
 struct checkpoint_result {
 	unsigned nconns, nlisteners, nskipped;
+	unsigned nqueued;        /* of nconns: taken from listeners' accept queues (hand-over) */
+	unsigned nlate;          /* of nconns + nlisteners: found by the second snapshot (created,
+				  * accepted or put to listen between the first one and the freeze) */
 	uint64_t bytes;          /* queue bytes saved */
 	uint64_t lock_us;        /* building the network lock */
 	uint64_t pause_us;       /* gate shut to gate open (resume mode) or to images synced;

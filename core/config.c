@@ -4,6 +4,14 @@
  * File format: UTF-8 text, one "key = value" per line; blank lines and lines starting
  * with '#' or ';' are ignored; a value may be wrapped in double quotes to keep leading or
  * trailing spaces. Keys may appear once. Lines may not be longer than CONFIG_LINE_MAX.
+ * After the plain keys, [stack NAME] sections describe named stacks:
+ *     [stack lab]
+ *     spec = vdestack:vde:///tmp/sw        once: the stack (as in stacks = NAME=SPEC)
+ *     net  = vde0 up; vde0 addr 10.0.0.2/24    any number: netconf commands without the
+ *     net  = route default via 10.0.0.254      leading STACK, which is the section's name
+ * A section adds "NAME=SPEC" to `stacks` and "NAME CMD" to `net`: stack_setup.c sees one
+ * configuration whichever way it was written (SOCKSHIFT_STACKS/SOCKSHIFT_NET replace
+ * both, as the environment replaces any file key).
  * Parsing works on a private copy of the configuration, committed only on success.
  */
 #include <errno.h>
@@ -45,14 +53,35 @@ static int copy_value(char *dst, size_t size, const char *value, char *why, size
 	return 0;
 }
 
+/* A spec, or the name of a named stack (checked once all sources are read: check_stack). */
 static int apply_stack(struct config *cfg, const char *value, char *why, size_t whylen)
 {
 	struct stack_spec spec;
 	int r = stack_spec_parse(value, &spec, why, whylen);
 
-	if (r < 0)
+	if (r < 0 && !stack_setup_name_ok(value))
 		return r;
 	return copy_value(cfg->stack, sizeof(cfg->stack), value, why, whylen);
+}
+
+/* stack = NAME must name a stack of `stacks` (or of a [stack NAME] section); the message
+ * is the setting's usual one. */
+static int check_stack(const struct config *cfg, char *why, size_t whylen)
+{
+	static struct stack_setup_entry list[STACK_MAX];
+	struct stack_spec spec;
+	char inner[256], ignored[64];
+	int n;
+
+	if (stack_spec_parse(cfg->stack, &spec, inner, sizeof(inner)) == 0)
+		return 0;
+	if (stack_setup_parse_list(cfg->stacks, list, STACK_MAX - 1, &n, ignored, sizeof(ignored)) == 0)
+		for (int i = 0; i < n; i++)
+			if (strcmp(list[i].name, cfg->stack) == 0)
+				return 0;
+	log_fmt(why, whylen, "expected %s, or a stack name; %s, and no stack in stacks = or a "
+		"[stack NAME] section is named so", config_keys[0].expected, inner);
+	return -EINVAL;
 }
 
 static int apply_log(struct config *cfg, const char *value, char *why, size_t whylen)
@@ -168,6 +197,27 @@ static int apply_patch_libs(struct config *cfg, const char *value, char *why, si
 	return copy_value(cfg->patch_libs, sizeof(cfg->patch_libs), value, why, whylen);
 }
 
+static int apply_patch_cache(struct config *cfg, const char *value, char *why, size_t whylen)
+{
+	if (strcmp(value, "off") && value[0] != '/') {
+		log_fmt(why, whylen, "got '%s'", value);
+		return -EINVAL;
+	}
+	return copy_value(cfg->patch_cache, sizeof(cfg->patch_cache), value, why, whylen);
+}
+
+/* The program's license for libioth plug-ins' tags (plugin_license.h): an SPDX id. */
+static int apply_license(struct config *cfg, const char *value, char *why, size_t whylen)
+{
+	for (const char *c = value; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		      strchr(".-+ ():", *c))) {
+			log_fmt(why, whylen, "'%.60s' is not an SPDX license expression", value);
+			return -EINVAL;
+		}
+	return copy_value(cfg->license, sizeof(cfg->license), value, why, whylen);
+}
+
 const struct config_key config_keys[] = {
 	{ "stack",    "SOCKSHIFT_STACK",    "a stack: kernel, netns:NAME|/PATH|new, vdestack:VNL or "
 					    "plugin:NAME[,OPTIONS] [VNL...]", apply_stack },
@@ -195,6 +245,10 @@ const struct config_key config_keys[] = {
 	{ "patch",    "SOCKSHIFT_PATCH",    "on or off", apply_patch },
 	{ "patch_libs", "SOCKSHIFT_PATCH_LIBS", "library names to patch besides libc: NAME[:NAME...]",
 	  apply_patch_libs },
+	{ "patch_cache", "SOCKSHIFT_PATCH_CACHE", "an absolute directory for the patch plan cache, or off",
+	  apply_patch_cache },
+	{ "license",  "SOCKSHIFT_LICENSE",  "the program's SPDX license, e.g. GPL-2.0-or-later (for "
+					    "plug-ins' license tags)", apply_license },
 	{ NULL,       "SOCKSHIFT_CONF",     "a config file path", apply_conf },
 	{ 0 }
 };
@@ -251,9 +305,131 @@ static char *trim(char *s)
 	return s;
 }
 
+/* ---- [stack NAME] sections ---- */
+
+struct section {
+	char name[STACK_NAME_MAX];   /* "" before the first section */
+	unsigned line;               /* of its header */
+	int has_spec;
+};
+
+/* Appends text to dst ("; "-separated), then re-parses the whole with check. */
+static int append_item(char *dst, size_t size, const char *text,
+		       int (*check)(const char *all, char *why, size_t whylen), char *why, size_t whylen)
+{
+	static char all[CONFIG_LINE_MAX];
+	int r;
+
+	if ((size_t)log_fmt(all, sizeof(all), "%s%s%s", dst, dst[0] ? "; " : "", text) >= size) {
+		log_fmt(why, whylen, "the stacks and their net commands add up to more than %zu bytes",
+			size - 1);
+		return -E2BIG;
+	}
+	r = check(all, why, whylen);
+	if (r == 0)
+		memcpy(dst, all, strlen(all) + 1);
+	return r;
+}
+
+static int check_stacks(const char *all, char *why, size_t whylen)
+{
+	static struct stack_setup_entry list[STACK_MAX];
+	int n;
+
+	return stack_setup_parse_list(all, list, STACK_MAX - 1, &n, why, whylen);
+}
+
+static int check_net(const char *all, char *why, size_t whylen)
+{
+	static struct netconf_cmd cmds[NETCONF_CMDS_MAX];
+	int n;
+
+	return netconf_parse(all, cmds, NETCONF_CMDS_MAX, &n, why, whylen);
+}
+
+static int section_end(const struct section *sec, char *why, size_t whylen)
+{
+	if (sec->name[0] && !sec->has_spec) {
+		log_fmt(why, whylen, "[stack %s] (line %u) has no 'spec = SPEC' line", sec->name,
+			sec->line);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* "[stack NAME]": ends the previous section, starts one. */
+static int section_start(struct section *sec, char *s, unsigned lineno, char *why, size_t whylen)
+{
+	size_t n = strlen(s);
+	char *name;
+	int r = section_end(sec, why, whylen);
+
+	if (r < 0)
+		return r;
+	if (s[n - 1] != ']' || strncmp(s, "[stack", 6) != 0 || (s[6] != ' ' && s[6] != '\t')) {
+		log_fmt(why, whylen, "unknown section %.80s (sections are [stack NAME])", s);
+		return -EINVAL;
+	}
+	s[n - 1] = '\0';
+	name = trim(s + 7);
+	if (!stack_setup_name_ok(name) || strlen(name) >= sizeof(sec->name)) {
+		log_fmt(why, whylen, "[stack %.60s]: not a stack name (letters, digits, '_', '-'; not "
+			"kernel, none or default)", name);
+		return -EINVAL;
+	}
+	memcpy(sec->name, name, strlen(name) + 1);
+	sec->line = lineno;
+	sec->has_spec = 0;
+	return 0;
+}
+
+/* "spec = SPEC" or "net = CMD; CMD" inside [stack NAME]. */
+static int section_key(struct config *cfg, struct section *sec, const char *key, const char *value,
+		       char *why, size_t whylen)
+{
+	char item[CONFIG_LINE_MAX], inner[CONFIG_ERR_MAX / 2], *save = NULL, *cmd;
+	size_t len = 0;
+	int r;
+
+	if (strcmp(key, "spec") == 0) {
+		if (sec->has_spec) {
+			log_fmt(why, whylen, "[stack %s]: spec given twice", sec->name);
+			return -EINVAL;
+		}
+		log_fmt(item, sizeof(item), "%s=%s", sec->name, value);
+		r = append_item(cfg->stacks, sizeof(cfg->stacks), item, check_stacks, inner, sizeof(inner));
+		if (r < 0)
+			log_fmt(why, whylen, "[stack %s]: spec: %s", sec->name, inner);
+		sec->has_spec = r == 0;
+		return r;
+	}
+	if (strcmp(key, "net") != 0) {
+		log_fmt(why, whylen, "[stack %s]: unknown key '%.80s' (a section has spec and net)",
+			sec->name, key);
+		return -EINVAL;
+	}
+	char copy[CONFIG_LINE_MAX];
+	log_fmt(copy, sizeof(copy), "%s", value);
+	item[0] = '\0';
+	for (cmd = strtok_r(copy, ";", &save); cmd; cmd = strtok_r(NULL, ";", &save)) {
+		cmd = trim(cmd);
+		if (*cmd)
+			len += (size_t)log_fmt(item + len, sizeof(item) - len, "%s%s %s", len ? "; " : "",
+					       sec->name, cmd);
+	}
+	if (!item[0]) {
+		log_fmt(why, whylen, "[stack %s]: net: the value is empty", sec->name);
+		return -EINVAL;
+	}
+	r = append_item(cfg->net, sizeof(cfg->net), item, check_net, inner, sizeof(inner));
+	if (r < 0)
+		log_fmt(why, whylen, "[stack %s]: net: %s", sec->name, inner);
+	return r;
+}
+
 /* Parses one logical line; returns 0 or -errno with the reason in why. */
-static int parse_line(struct config *cfg, char *line, unsigned seen[], char *why, size_t whylen,
-		      unsigned lineno)
+static int parse_line(struct config *cfg, struct section *sec, char *line, unsigned seen[], char *why,
+		      size_t whylen, unsigned lineno)
 {
 	char *s = trim(line), *eq, *key, *value;
 	const struct config_key *k;
@@ -261,10 +437,8 @@ static int parse_line(struct config *cfg, char *line, unsigned seen[], char *why
 
 	if (!*s || *s == '#' || *s == ';')
 		return 0;
-	if (*s == '[') {
-		log_fmt(why, whylen, "unknown section %s (this version has no sections)", s);
-		return -EINVAL;
-	}
+	if (*s == '[')
+		return section_start(sec, s, lineno, why, whylen);
 	eq = strchr(s, '=');
 	if (!eq) {
 		log_fmt(why, whylen, "expected 'key = value', got '%.80s'", s);
@@ -276,6 +450,14 @@ static int parse_line(struct config *cfg, char *line, unsigned seen[], char *why
 	if (!*key) {
 		log_fmt(why, whylen, "missing key before '='");
 		return -EINVAL;
+	}
+	if (sec->name[0]) {
+		size_t n = strlen(value);
+		if (n >= 2 && value[0] == '"' && value[n - 1] == '"') {
+			value[n - 1] = '\0';
+			value++;
+		}
+		return section_key(cfg, sec, key, value, why, whylen);
 	}
 	k = key_by_name(key);
 	if (!k) {
@@ -365,6 +547,7 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 {
 	unsigned seen[CONFIG_KEYS_MAX] = { 0 }; /* line of each key's first use */
 	char *buf = NULL, *line, *next, why[CONFIG_ERR_MAX];
+	struct section sec = { "", 0, 0 };
 	struct config tmp = *cfg;
 	unsigned lineno = 0;
 	size_t len = 0;
@@ -388,11 +571,21 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 			r = -E2BIG;
 			goto out;
 		}
-		r = parse_line(&tmp, line, seen, why, sizeof(why), lineno);
+		r = parse_line(&tmp, &sec, line, seen, why, sizeof(why), lineno);
 		if (r < 0) {
 			log_fmt(err, errlen, "%s:%u: %s", path, lineno, why);
 			goto out;
 		}
+	}
+	r = section_end(&sec, why, sizeof(why));
+	if (r < 0) {
+		log_fmt(err, errlen, "%s:%u: %s", path, lineno, why);
+		goto out;
+	}
+	/* stack = NAME must name a stack of this file (the line of the stack key) */
+	if (seen[0] && (r = check_stack(&tmp, why, sizeof(why))) < 0) {
+		log_fmt(err, errlen, "%s:%u: stack: %s", path, seen[0], why);
+		goto out;
 	}
 	log_fmt(tmp.conf_path, sizeof(tmp.conf_path), "%s", path);
 	*cfg = tmp;
@@ -473,6 +666,12 @@ int config_load(struct config *cfg, char *const *envp, char *err, size_t errlen)
 			log_fmt(err, errlen, "%s: expected %s; %s", k->env, k->expected, why);
 			return r;
 		}
+	}
+	r = check_stack(&tmp, why, sizeof(why));
+	if (r < 0) {
+		log_fmt(err, errlen, "%s: %s", env_find(envp, "SOCKSHIFT_STACK") ? "SOCKSHIFT_STACK"
+			: "stack (of the file, with SOCKSHIFT_STACKS)", why);
+		return r;
 	}
 	*cfg = tmp;
 	return 0;

@@ -44,6 +44,9 @@ struct config {
 	/* syscall-site patching (docs/patching.md) */
 	int patch;                      /* SOCKSHIFT_PATCH: 1 on (default), 0 off */
 	char patch_libs[CONFIG_STACK_MAX]; /* SOCKSHIFT_PATCH_LIBS: more libraries, "a:b" */
+	char license[64];               /* SOCKSHIFT_LICENSE: the program's SPDX license, checked
+					 * against plug-ins' tags (plugin_license.h); "" = none */
+	char patch_cache[PATH_MAX];     /* SOCKSHIFT_PATCH_CACHE: plan cache dir, "off", "" default */
 };
 
 #define CONFIG_IMAGES_DEFAULT "/var/tmp/sockshift"

@@ -4,11 +4,13 @@
  *
  * The thread starts with every signal blocked, so the host program's signals keep going to
  * its own threads. It serves one client at a time: a DUMP in progress makes the next client
- * wait in the listen backlog. The listening fd may be moved by the shim (ownfd evacuation);
- * the thread reads the current number before each accept.
+ * wait in the listen backlog. In the shim it runs on a private fd table (progfd.h) holding
+ * the listening socket and its clients only: the program can neither close them nor pass
+ * them to a child, and its own socket calls keep the kernel's unshared-table fast path.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,11 +23,15 @@
 
 #include "control.h"
 #include "log.h"
+#include "progfd.h"
 #include "rawsys.h"
 #include "real.h"
 
 struct control_server {
-	atomic_int fd;
+	int fd;                     /* the listening socket; detached: in the thread's table */
+	unsigned flags;             /* CONTROL_SERVER_* */
+	atomic_int ready;           /* detached: the thread has its own table (or start_err) */
+	int start_err;
 	atomic_int stop;
 	dev_t dev;                  /* the socket file we bound: unlink only that one */
 	ino_t ino;
@@ -198,44 +204,57 @@ err_close:
 	return r;
 }
 
+/* Detaching (CONTROL_SERVER_DETACH): the thread's own fd table, with the listening fd only. */
+static int serve_detach(struct control_server *srv)
+{
+	int keep = srv->fd, r = progfd_detach(&keep, 1);
+
+	srv->start_err = r;
+	atomic_store(&srv->ready, 1);
+	rawsys3(SYS_futex, &srv->ready, FUTEX_WAKE_PRIVATE, 1);
+	return r;
+}
+
 static void *serve_loop(void *arg)
 {
 	struct control_server *srv = arg;
+	int detach = srv->flags & CONTROL_SERVER_DETACH;
 
+	if (detach && serve_detach(srv) < 0)
+		return NULL;   /* the starter sees start_err and cleans up */
 	while (!atomic_load(&srv->stop)) {
-		int lfd = atomic_load(&srv->fd);
-		struct pollfd p = { .fd = lfd, .events = POLLIN };
+		struct pollfd p = { .fd = srv->fd, .events = POLLIN };
 		if (poll(&p, 1, -1) < 0 && errno != EINTR)
 			break;
 		if (atomic_load(&srv->stop))
 			break;
 		if (p.revents & POLLNVAL) {
-			/* Closed behind our back (a raw close_range): unless it just moved, stop. */
-			usleep(100000);
-			if (atomic_load(&srv->fd) == lfd) {
-				logw("control: the control socket fd %d was closed; control stopped", lfd);
-				break;
-			}
-			continue;
+			/* not detached, and the program closed it behind our back (a raw close_range) */
+			logw("control: the control socket fd %d was closed; control stopped", srv->fd);
+			break;
 		}
 		if (!(p.revents & POLLIN))
 			continue;
-		int c = real.accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		int c = real.accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (c < 0)
 			continue;   /* EAGAIN after a racing close, ECONNABORTED: next one */
-		/* Keep the connection away from numbers the program may pick. */
-		int hc = (int)rawsys3(SYS_fcntl, c, F_DUPFD_CLOEXEC, 900);
-		if (hc >= 0) {
-			real.close(c);
-			c = hc;
+		if (!detach) {
+			/* Keep the connection away from numbers the program may pick. */
+			int hc = (int)rawsys3(SYS_fcntl, c, F_DUPFD_CLOEXEC, 900);
+			if (hc >= 0) {
+				real.close(c);
+				c = hc;
+			}
 		}
 		control_serve_conn(c, &srv->ops);
 		real.close(c);
 	}
+	if (detach)
+		rawsys1(SYS_close, srv->fd);   /* in this thread's table only */
 	return NULL;
 }
 
-int control_server_start(const char *path, const struct control_ops *ops, int (*adopt)(int fd),
+int control_server_start(const char *path, const struct control_ops *ops, unsigned flags,
 			 struct control_server **out, char *err, size_t errlen)
 {
 	struct control_server *srv = calloc(1, sizeof(*srv));
@@ -247,21 +266,12 @@ int control_server_start(const char *path, const struct control_ops *ops, int (*
 		return -ENOMEM;
 	}
 	srv->ops = *ops;
+	srv->flags = flags;
 	log_fmt(srv->path, sizeof(srv->path), "%s", path);
 	r = control_listen(path, err, errlen);
 	if (r < 0)
 		goto err_free;
-	if (adopt) {
-		int fd = r;
-		r = adopt(fd);
-		if (r < 0) {
-			log_fmt(err, errlen, "cannot keep the control socket fd: %s", log_errname(r));
-			unlink(srv->path);
-			real.close(fd);
-			goto err_free;
-		}
-	}
-	atomic_store(&srv->fd, r);
+	srv->fd = r;
 	struct stat st;
 	if (lstat(path, &st) == 0) {
 		srv->dev = st.st_dev;
@@ -275,28 +285,29 @@ int control_server_start(const char *path, const struct control_ops *ops, int (*
 		log_fmt(err, errlen, "cannot start the control thread: %s", log_errname(r));
 		goto err_listen;
 	}
+	pthread_setname_np(srv->thread, "sockshift-rpc");
+	if (flags & CONTROL_SERVER_DETACH) {
+		while (!atomic_load(&srv->ready))
+			rawsys4(SYS_futex, &srv->ready, FUTEX_WAIT_PRIVATE, 0, NULL);
+		if (srv->start_err < 0) {
+			r = srv->start_err;
+			log_fmt(err, errlen, "cannot give the control thread its own fd table: %s",
+				log_errname(r));
+			pthread_join(srv->thread, NULL);
+			goto err_listen;
+		}
+		/* the thread's table has its own copy; the program's table keeps nothing */
+		real.close(srv->fd);
+	}
 	*out = srv;
 	return 0;
 
 err_listen:
 	unlink(srv->path);
-	real.close(atomic_load(&srv->fd));
+	real.close(srv->fd);
 err_free:
 	free(srv);
 	return r;
-}
-
-int control_server_fd(const struct control_server *srv)
-{
-	return srv ? atomic_load(&((struct control_server *)srv)->fd) : -1;
-}
-
-void control_server_fd_moved(struct control_server *srv, int oldfd, int newfd)
-{
-	int expect = oldfd;
-
-	if (srv)
-		atomic_compare_exchange_strong(&srv->fd, &expect, newfd);
 }
 
 const char *control_server_path(const struct control_server *srv)
@@ -318,7 +329,7 @@ void control_server_unlink(struct control_server *srv)
 void control_server_stop(struct control_server *srv)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int c;
+	int c, joined = 0;
 
 	if (!srv)
 		return;
@@ -326,13 +337,17 @@ void control_server_stop(struct control_server *srv)
 	atomic_store(&srv->stop, 1);
 	memcpy(sun.sun_path, srv->path, sizeof(srv->path));
 	c = real.socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (c >= 0 && real.connect(c, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+	if (c >= 0 && real.connect(c, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
 		pthread_join(srv->thread, NULL);
-	else
+		joined = 1;
+	} else {
 		pthread_detach(srv->thread);
+	}
 	if (c >= 0)
 		real.close(c);
 	control_server_unlink(srv);
-	real.close(atomic_load(&srv->fd));
-	free(srv);
+	if (!(srv->flags & CONTROL_SERVER_DETACH))
+		real.close(srv->fd);
+	if (joined)
+		free(srv);   /* a thread still running keeps using it */
 }

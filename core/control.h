@@ -21,7 +21,7 @@
  *
  *	struct control_ops ops = { .dump = my_dump, .check = my_check, .ctx = me };
  *	struct control_server *srv;
- *	control_server_start(path, &ops, NULL, &srv, err, sizeof(err));   bind, listen, serve
+ *	control_server_start(path, &ops, 0, &srv, err, sizeof(err));   bind, listen, serve
  *	...
  *	control_server_stop(srv);                   stops the thread, unlinks the path
  *
@@ -133,15 +133,13 @@ void control_serve_peer(int fd, const struct control_peer *peer, const struct co
 /* 1 if the peer may be served by this process (same uid, or root). */
 int control_peer_allowed(const struct control_peer *peer);
 
-/* Starts serving on path in a thread with every signal blocked. adopt, if given, is applied
- * to the listening fd before the thread starts and returns the number to use (or -errno):
- * the shim passes ownfd_adopt. ops is copied. */
-int control_server_start(const char *path, const struct control_ops *ops, int (*adopt)(int fd),
+/* Starts serving on path in a thread with every signal blocked. flags: CONTROL_SERVER_DETACH
+ * (the shim): the thread first moves to a private fd table (progfd.h) that keeps the listening
+ * socket, which then leaves the caller's table; it fails to start if that is not possible.
+ * ops is copied. */
+#define CONTROL_SERVER_DETACH 1u
+int control_server_start(const char *path, const struct control_ops *ops, unsigned flags,
 			 struct control_server **out, char *err, size_t errlen);
-/* The listening fd (the shim keeps it off the program's fds); -1 if stopped. */
-int control_server_fd(const struct control_server *srv);
-/* The fd moved (ownfd evacuation): the thread picks up newfd on its next accept. */
-void control_server_fd_moved(struct control_server *srv, int oldfd, int newfd);
 const char *control_server_path(const struct control_server *srv);
 /* Unlinks the path if it is still the socket this server bound (for exit handlers). */
 void control_server_unlink(struct control_server *srv);
@@ -168,8 +166,9 @@ int control_connect(const char *path);
  * /var/tmp/sockshift), exit_mode 1 (hand-over), 0 (resume) or -1 (pid's SOCKSHIFT_ON_DUMP),
  * with tcp_established. Never signals. 0 with *st filled (dir, mode, counts, times, netlock;
  * signal_to_resumed_us = request sent to resumed), or -errno with a reason in err: -ESRCH no
- * such process, -ENOTSUP not under sockshift, -ENOTCONN its control socket is disabled
- * (SOCKSHIFT_CONTROL=off: the caller may use the signal, ctl_dump_request), -ETIMEDOUT, or
+ * such process, -ENOTSUP not under sockshift, -ENOTCONN it has no control socket
+ * (SOCKSHIFT_CONTROL=off, or a child forked without exec: the caller may use the signal,
+ * ctl_dump_request), -ETIMEDOUT, or
  * the checkpoint's error (cr_errno, cr_errmsg). */
 struct ctl_status;
 int control_dump_request(pid_t pid, const char *images, int exit_mode, unsigned timeout_ms,

@@ -177,6 +177,8 @@ int control_ckpt_dump(void *ctx, struct control_dump *d, char *err, size_t errle
 	d->stats.conns = res.nconns;
 	d->stats.listeners = res.nlisteners;
 	d->stats.skipped = res.nskipped;
+	d->stats.queued = res.nqueued;
+	d->stats.late = res.nlate;
 	d->stats.bytes = res.bytes;
 	d->stats.lock_us = res.lock_us;
 	d->stats.pause_us = res.pause_us;

@@ -7,8 +7,9 @@
  * The tool, not the target, makes the new images directory (ckpt-PID-TIME-N under the base,
  * as the signal path names it) and sends its absolute path as images_dir. The base and the
  * default mode come from the target's environment (SOCKSHIFT_IMAGES, SOCKSHIFT_ON_DUMP), as
- * the signal path reads them. A process whose SOCKSHIFT_CONTROL is "off" gets -ENOTCONN: the
- * caller decides whether to use the signal instead (ctlthread.h). Nothing here signals.
+ * the signal path reads them. A process whose SOCKSHIFT_CONTROL is "off", or that has no
+ * control socket (a child forked without exec), gets -ENOTCONN: the caller decides whether to
+ * use the signal instead (ctlthread.h). Nothing here signals.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -133,8 +134,9 @@ int control_dump_request(pid_t pid, const char *images, int exit_mode, unsigned 
 		return -ENOTCONN;
 	}
 	if (control_find(pid, path, sizeof(path)) < 0) {
+		/* a child forked without exec has the checkpoint signal only (shim/init.c) */
 		log_fmt(err, errlen, "process %d has no control socket of this user", (int)pid);
-		return -ESRCH;
+		return -ENOTCONN;
 	}
 	if (exit_mode < 0)
 		exit_mode = e.on_dump_exit;
@@ -169,6 +171,8 @@ int control_dump_request(pid_t pid, const char *images, int exit_mode, unsigned 
 		st->conns = s->conns;
 		st->listeners = s->listeners;
 		st->skipped = s->skipped;
+		st->queued = s->queued;
+		st->late = s->late;
 		st->bytes = s->bytes;
 		st->lock_us = s->lock_us;
 		st->pause_us = s->pause_us;

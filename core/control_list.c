@@ -8,6 +8,7 @@
 #include "addr.h"
 #include "control.h"
 #include "fdtable.h"
+#include "progfd.h"
 #include "real.h"
 #include "stack.h"
 
@@ -33,12 +34,14 @@ static int add_one(const struct fdt_rec *rec, void *arg)
 	s->type = rec->type;
 	s->protocol = rec->protocol;
 	s->state = rec->state;
+	int fd = progfd_get(rec->fd);   /* the server thread has its own fd table */
 	len = sizeof(ss);
-	if (real.getsockname(rec->fd, (struct sockaddr *)&ss, &len) == 0 && len > sizeof(sa_family_t))
+	if (real.getsockname(fd, (struct sockaddr *)&ss, &len) == 0 && len > sizeof(sa_family_t))
 		addr_format(s->local, sizeof(s->local), (struct sockaddr *)&ss, len);
 	len = sizeof(ss);
-	if (real.getpeername(rec->fd, (struct sockaddr *)&ss, &len) == 0 && len > sizeof(sa_family_t))
+	if (real.getpeername(fd, (struct sockaddr *)&ss, &len) == 0 && len > sizeof(sa_family_t))
 		addr_format(s->peer, sizeof(s->peer), (struct sockaddr *)&ss, len);
+	progfd_put(rec->fd, fd);
 	st = stack_by_id(rec->stack_id);
 	if (st)
 		memcpy(s->stack, st->name, strnlen(st->name, sizeof(s->stack) - 1));

@@ -206,7 +206,8 @@ static int dump_prepare(struct session *s, const struct rpc_req *req, struct con
 			      (unsigned)geteuid(), log_errname(r));
 		return r;
 	}
-	log_fmt(proc, sizeof(proc), "/proc/self/fd/%d", d->dir_fd);
+	/* thread-self: this thread may have its own fd table (progfd.h), the leader may be gone */
+	log_fmt(proc, sizeof(proc), "/proc/thread-self/fd/%d", d->dir_fd);
 	n = readlink(proc, d->dir_path, sizeof(d->dir_path) - 1);
 	if (n < 0 || d->dir_path[0] != '/') {
 		rpc_resp_fail(resp, EBADRQC, "the images directory has no path (deleted?)");

@@ -21,18 +21,21 @@
 #include "config.h"
 #include "ctlthread.h"
 #include "log.h"
+#include "progfd.h"
 #include "quiesce.h"
 #include "rawsys.h"
 #include "real.h"
 #include "restore.h"
 
 static int ctl_sig;                 /* 0 until ctl_start */
-static atomic_int wake_seq;         /* bumped by the handler; the control thread futex-waits on it */
+static atomic_int wake_seq;         /* bumped by the handler: checkpoints asked for */
+static atomic_int wake_word;        /* bumped by every wake-up: the control thread waits on it */
 static atomic_int forked;
 static struct sigaction prog_act;   /* the program's wish for ctl_sig (SIG_DFL at start) */
 static atomic_llong sig_time_us;    /* when the signal arrived, for the pause measurement */
 static struct config ctl_cfg;
 static unsigned seq;
+static atomic_int restore_done;     /* 1: the constructor's restore_run returned */
 
 int ctl_signal_number(void)
 {
@@ -118,7 +121,8 @@ static void on_signal(int sig, siginfo_t *info, void *uctx)
 	if (!atomic_load(&forked) && ctl_sig) {
 		atomic_store(&sig_time_us, mono_us());
 		atomic_fetch_add(&wake_seq, 1);
-		rawsys3(SYS_futex, &wake_seq, FUTEX_WAKE_PRIVATE, 1);
+		atomic_fetch_add(&wake_word, 1);
+		rawsys3(SYS_futex, &wake_word, FUTEX_WAKE_PRIVATE, 1);
 	}
 	/* the program's own handler for this signal, as it asked for it */
 	if (prog_act.sa_flags & SA_SIGINFO) {
@@ -213,11 +217,11 @@ static void write_status(unsigned s, int err, const char *dir, const struct chec
 	n = log_fmt(buf, sizeof(buf),
 		    "seq=%u\nerr=%d\nerror=%s\ndir=%s\nmode=%s\nconns=%u\nlisteners=%u\nskipped=%u\n"
 		    "bytes=%llu\nlock_us=%llu\npause_us=%llu\nsignal_to_resumed_us=%lld\nwrite_us=%llu\n"
-		    "total_us=%llu\nnetlock=%s\n",
+		    "total_us=%llu\nnetlock=%s\nqueued=%u\nlate=%u\n",
 		    s, err, err ? log_errname(-err) : "", dir, exit_mode ? "exit" : "resume", r->nconns,
 		    r->nlisteners, r->nskipped, (unsigned long long)r->bytes,
 		    (unsigned long long)r->lock_us, (unsigned long long)r->pause_us, from_signal_us,
-		    (unsigned long long)r->write_us, (unsigned long long)r->total_us, r->netlock);
+		    (unsigned long long)r->write_us, (unsigned long long)r->total_us, r->netlock, r->nqueued, r->nlate);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return;
@@ -273,21 +277,33 @@ static void *ctl_main(void *arg)
 	sigdelset(&set, ctl_sig);
 	pthread_sigmask(SIG_SETMASK, &set, NULL);
 	quiesce_set_exempt(1);
-	int seen = atomic_load(&wake_seq);
+	int seen = arg ? 0 : atomic_load(&wake_seq);
 	for (;;) {
+		int word = atomic_load(&wake_word);
+
+		/* A private fd table (progfd.h) gives the program back the kernel's fast fd lookups;
+		 * not before a restore is over: restore_expire closes fds in the program's table. */
+		if (!progfd_detached() && atomic_load(&restore_done) == 1 &&
+		    restore_next_timeout_ms() < 0) {
+			int r = progfd_detach(NULL, 0);
+			if (r < 0 && atomic_exchange(&restore_done, 2) == 1)   /* tried once */
+				logw("control thread: no private fd table (%s): every socket call of the "
+				     "program pays for a shared one", log_errname(r));
+		}
 		int timeout = restore_next_timeout_ms();
 
 		if (timeout < 0 || timeout > 1000)
 			timeout = 1000;   /* a restore may start after this thread (constructor) */
 		struct timespec ts = { timeout / 1000, (timeout % 1000) * 1000000L };
 		if (atomic_load(&wake_seq) == seen)
-			rawsys4(SYS_futex, &wake_seq, FUTEX_WAIT_PRIVATE, seen, &ts);
+			rawsys4(SYS_futex, &wake_word, FUTEX_WAIT_PRIVATE, word, &ts);
 		int now = atomic_load(&wake_seq);
 		if (now != seen) {
 			seen = now;   /* signals that arrive during a checkpoint make one more */
 			do_checkpoint();
 		}
-		restore_expire();
+		if (!progfd_detached())
+			restore_expire();   /* it works in the program's fd table */
 	}
 	return NULL;
 }
@@ -297,11 +313,28 @@ void ctl_prepare(const struct config *cfg)
 	ctl_cfg = *cfg;
 }
 
+/* from_zero: the thread counts checkpoint requests from wake_seq 0 (a fork child's, where
+ * requests may come in before it runs). */
+static int start_thread(int from_zero)
+{
+	pthread_t th;
+	pthread_attr_t attr;
+	int err;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	err = -pthread_create(&th, &attr, ctl_main, from_zero ? &ctl_sig : NULL);
+	pthread_attr_destroy(&attr);
+	if (err)
+		return err;
+	pthread_setname_np(th, "sockshift-ctl");
+	return 0;
+}
+
 int ctl_start(void)
 {
 	struct sigaction sa;
-	pthread_t th;
-	pthread_attr_t attr;
 	sigset_t set;
 	int err;
 
@@ -315,14 +348,9 @@ int ctl_start(void)
 	prog_act.sa_handler = SIG_DFL;
 	if (real.sigaction(ctl_sig, &sa, NULL) < 0)
 		return -errno;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	err = -pthread_create(&th, &attr, ctl_main, NULL);
-	pthread_attr_destroy(&attr);
+	err = start_thread(0);
 	if (err)
 		return err;
-	pthread_setname_np(th, "sockshift-ctl");
 	/*
 	 * The program's threads (created later from this one) inherit a mask that blocks the
 	 * signal, so it lands on the control thread and never interrupts the program's own
@@ -335,7 +363,30 @@ int ctl_start(void)
 	return 0;
 }
 
+void ctl_restore_done(void)
+{
+	int expect = 0;
+
+	if (atomic_compare_exchange_strong(&restore_done, &expect, 1)) {
+		atomic_fetch_add(&wake_word, 1);   /* a wake-up without a checkpoint */
+		rawsys3(SYS_futex, &wake_word, FUTEX_WAKE_PRIVATE, 1);
+	}
+}
+
 void ctl_fork_child(void)
 {
 	atomic_store(&forked, 1);
+}
+
+int ctl_start_child(void)
+{
+	if (!ctl_sig || !atomic_load(&forked))
+		return 0;
+	/* the handler and the program's wishes are inherited; only the thread is missing */
+	atomic_store(&wake_seq, 0);
+	atomic_store(&forked, 0);   /* a signal from now on counts (it waits, blocked, for the thread) */
+	int err = start_thread(1);
+	if (err)
+		atomic_store(&forked, 1);
+	return err;
 }

@@ -32,8 +32,15 @@ struct config;
 void ctl_prepare(const struct config *cfg);
 /* Starts the control thread and installs the signal handler; 0 or -errno. */
 int ctl_start(void);
-/* In a fork child: the control thread is the parent's; the signal only reaches the program. */
+/* The shim's constructor ran restore_run: once no restored connection is pending, the control
+ * thread moves to a private fd table (progfd.h) so the program keeps the kernel's fast
+ * single-table fd lookups. Before that it shares the program's table. */
+void ctl_restore_done(void);
+/* In a fork child: the control thread is the parent's; the signal only reaches the program
+ * until ctl_start_child() (the shim calls it at the child's first hooked call, never from the
+ * fork handler, which may run inside a signal handler) starts the child's own. 0 or -errno. */
 void ctl_fork_child(void);
+int ctl_start_child(void);
 /* The signal hooks: 1 if sig is the checkpoint signal and was handled here, else 0. */
 int ctl_sigaction(int sig, const struct sigaction *act, struct sigaction *old, int *handled);
 int ctl_signal_number(void);
@@ -49,6 +56,7 @@ struct ctl_status {
 	int err;                  /* -errno of the checkpoint, 0 ok */
 	char error[64], dir[4096], mode[16], netlock[64];
 	unsigned conns, listeners, skipped;
+	unsigned queued, late;    /* of those: from accept queues, found by the second snapshot */
 	unsigned long long bytes, lock_us, pause_us, signal_to_resumed_us, write_us, total_us;
 };
 /* Reads pid's last status; -ENOENT if it never checkpointed. */

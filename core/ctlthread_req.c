@@ -3,6 +3,7 @@
  * process for a checkpoint (request file + signal) and reads the status file it writes.
  * See ctlthread.h for the files.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -43,7 +44,7 @@ int ctl_status_read(int pid, struct ctl_status *st)
 		NUM("conns", conns) NUM("listeners", listeners) NUM("skipped", skipped)
 		NUM("bytes", bytes) NUM("lock_us", lock_us) NUM("pause_us", pause_us)
 		NUM("signal_to_resumed_us", signal_to_resumed_us) NUM("write_us", write_us)
-		NUM("total_us", total_us)
+		NUM("total_us", total_us) NUM("queued", queued) NUM("late", late)
 #undef NUM
 #undef STR
 	}
@@ -51,20 +52,44 @@ int ctl_status_read(int pid, struct ctl_status *st)
 	return 0;
 }
 
-int ctl_pid_shimmed(int pid)
+/* 1 if the maps file at path lists libsockshift.so, 0 if not, -errno. */
+static int maps_shimmed(const char *path)
 {
-	char path[64], line[4096];
-	FILE *f;
+	char line[4096];
+	FILE *f = fopen(path, "re");
 	int found = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? -ESRCH : -errno;
 	while (!found && fgets(line, sizeof(line), f))
 		found = strstr(line, "/libsockshift.so") != NULL;
 	fclose(f);
 	return found;
+}
+
+int ctl_pid_shimmed(int pid)
+{
+	char path[300];
+	struct dirent *e;
+	DIR *d;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	r = maps_shimmed(path);
+	if (r != 0)
+		return r;
+	/* empty: the main thread has exited (pthread_exit in main); another thread shows the maps */
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while (r <= 0 && (e = readdir(d)))
+		if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && atoi(e->d_name) != pid) {
+			snprintf(path, sizeof(path), "/proc/%d/task/%s/maps", pid, e->d_name);
+			r = maps_shimmed(path);
+		}
+	closedir(d);
+	return r > 0;
 }
 
 /* The checkpoint signal pid was started with (its SOCKSHIFT_SIGNAL), default SIGPWR. */

@@ -166,6 +166,46 @@ int disasm_one(struct disasm *d, const uint8_t *code, size_t size, uint64_t addr
 	return 0;
 }
 
+/* Branches from the encoding alone, for the decoder without details: a relative branch
+ * (jmp, jcc, call, loop, jrcxz, xbegin) ends with its 1- or 4-byte displacement; ff /2../5
+ * is an indirect call or jump. A branch with an operand-size prefix (rel16 on some CPUs)
+ * is reported as indirect: its target is not known for sure. */
+static void branch_from_bytes(struct disasm_insn *out)
+{
+	const uint8_t *b = out->bytes;
+	unsigned i = 0, rel = 0, opsize = 0;
+
+	for (; i < out->len; i++) {
+		if (b[i] == 0x66)
+			opsize = 1;
+		else if (!memchr("\x67\xf2\xf3\x2e\x3e\x26\x36\x64\x65\xf0", b[i], 10))
+			break;
+	}
+	if (i < out->len && (b[i] & 0xf0) == 0x40)
+		i++;   /* REX */
+	if (i + 1 > out->len)
+		return;
+	uint8_t op = b[i], next = i + 1 < out->len ? b[i + 1] : 0;
+	if ((op >= 0x70 && op <= 0x7f) || (op >= 0xe0 && op <= 0xe3) || op == 0xeb)
+		rel = 1;
+	else if (op == 0xe8 || op == 0xe9 || (op == 0x0f && (next & 0xf0) == 0x80) ||
+		 (op == 0xc7 && next == 0xf8))
+		rel = 4;
+	else if (op == 0xff && ((next >> 3) & 7) >= 2 && ((next >> 3) & 7) <= 5)
+		out->kind |= DISASM_INDIRECT;
+	if (!rel)
+		return;
+	if (opsize || out->len < rel) {
+		out->kind |= DISASM_INDIRECT;
+		return;
+	}
+	int32_t disp = rel == 1 ? (int8_t)b[out->len - 1] : 0;
+	if (rel == 4)
+		memcpy(&disp, b + out->len - 4, 4);
+	out->kind |= DISASM_RELBR;
+	out->target = out->addr + out->len + (int64_t)disp;
+}
+
 int disasm_len(struct disasm *d, const uint8_t *code, size_t size, uint64_t addr, struct disasm_insn *out)
 {
 	const uint8_t *p = code;
@@ -196,5 +236,6 @@ int disasm_len(struct disasm *d, const uint8_t *code, size_t size, uint64_t addr
 		break;
 	default: break;
 	}
+	branch_from_bytes(out);
 	return 0;
 }

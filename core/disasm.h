@@ -61,7 +61,8 @@ int disasm_one(struct disasm *d, const uint8_t *code, size_t size, uint64_t addr
 	       struct disasm_insn *out);
 
 /* The same without operand details, about twice as fast: len, bytes, and of the kinds only
- * SYSCALL, ENDBR, NOP, RET, NOFALL, CALL and MOVEAX are filled in. */
+ * SYSCALL, ENDBR, NOP, RET, NOFALL, CALL, MOVEAX, RELBR (with its target) and INDIRECT
+ * are filled in (RIPREL and PRIV are not). */
 int disasm_len(struct disasm *d, const uint8_t *code, size_t size, uint64_t addr,
 	       struct disasm_insn *out);
 

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 
 #include "fdtable.h"
+#include "progfd.h"
 #include "rawsys.h"
 
 #define FDT_CHUNK  1024
@@ -30,7 +31,9 @@ static struct fdt_slot *slot_peek(int fd)
 {
 	struct fdt_slot *c;
 
-	if (fd < 0 || fd >= FDT_FD_MAX)
+	/* records are the program's numbers; on a thread with its own fd table (progfd.h) a
+	 * number names another file, which has no record */
+	if (fd < 0 || fd >= FDT_FD_MAX || progfd_detached())
 		return NULL;
 	c = atomic_load_explicit(&chunks[fd / FDT_CHUNK], memory_order_acquire);
 	return c ? &c[fd % FDT_CHUNK] : NULL;
@@ -79,6 +82,13 @@ static size_t rec_size(const struct fdt_rec *rec)
 	return offsetof(struct fdt_rec, opts) + rec->nopts * sizeof(rec->opts[0]);
 }
 
+static atomic_uint fdt_gen;   /* see fdt_generation */
+
+unsigned fdt_generation(void)
+{
+	return atomic_load(&fdt_gen);
+}
+
 int fdt_add(const struct fdt_rec *rec)
 {
 	struct fdt_slot *s;
@@ -92,6 +102,7 @@ int fdt_add(const struct fdt_rec *rec)
 	atomic_store_explicit(&s->used, 0, memory_order_release);
 	memcpy(&s->rec, rec, rec_size(rec));
 	atomic_store_explicit(&s->used, 1, memory_order_release);
+	atomic_fetch_add(&fdt_gen, 1);
 	pthread_mutex_unlock(&fdt_mutex);
 	return 0;
 }
@@ -120,8 +131,8 @@ void fdt_del(int fd)
 {
 	struct fdt_slot *s = slot_peek(fd);
 
-	if (s)
-		atomic_store_explicit(&s->used, 0, memory_order_release);
+	if (s && atomic_exchange_explicit(&s->used, 0, memory_order_acq_rel))
+		atomic_fetch_add(&fdt_gen, 1);
 }
 
 void fdt_del_range(unsigned first, unsigned last)
@@ -159,6 +170,7 @@ int fdt_dup(int oldfd, int newfd, int cloexec)
 	dst->rec.fd = newfd;
 	dst->rec.fd_flags = cloexec ? FD_CLOEXEC : 0;
 	atomic_store_explicit(&dst->used, 1, memory_order_release);
+	atomic_fetch_add(&fdt_gen, 1);
 out:
 	pthread_mutex_unlock(&fdt_mutex);
 	return r;
@@ -265,6 +277,23 @@ static void set_fdflags(struct fdt_rec *rec, const void *p)
 int fdt_set_fd_flags(int fd, int flags)
 {
 	return with_rec(fd, set_fdflags, &flags);
+}
+
+void fdt_set_fd_flags_range(unsigned first, unsigned last, int flags)
+{
+	if (last >= FDT_FD_MAX)
+		last = FDT_FD_MAX - 1;
+	pthread_mutex_lock(&fdt_mutex);
+	for (unsigned fd = first; fd <= last; fd++) {
+		if (fd % FDT_CHUNK == 0 && !atomic_load(&chunks[fd / FDT_CHUNK])) {
+			fd += FDT_CHUNK - 1;   /* a chunk never allocated has no records */
+			continue;
+		}
+		struct fdt_slot *s = slot_used((int)fd);
+		if (s)
+			set_fdflags(&s->rec, &flags);
+	}
+	pthread_mutex_unlock(&fdt_mutex);
 }
 
 int fdt_foreach(int (*fn)(const struct fdt_rec *rec, void *arg), void *arg)

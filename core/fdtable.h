@@ -81,10 +81,15 @@ int fdt_set_state(int fd, unsigned set, unsigned clear);
 int fdt_set_backlog(int fd, int backlog);
 int fdt_set_status_flags(int fd, int flags);
 int fdt_set_fd_flags(int fd, int flags);
+/* The same for every record in [first, last] (close_range with CLOSE_RANGE_CLOEXEC). */
+void fdt_set_fd_flags_range(unsigned first, unsigned last, int flags);
 
 /* Calls fn for a copy of every record, in fd order, under the table lock; stops at fn != 0. */
 int fdt_foreach(int (*fn)(const struct fdt_rec *rec, void *arg), void *arg);
 unsigned fdt_count(void);
+/* Changes whenever a record is added, replaced or removed (fdt_set_* leave it): the same value
+ * at two times means the same sockets at the same numbers in between. Lock-free. */
+unsigned fdt_generation(void);
 /* Forgets every record (tests). */
 void fdt_clear(void);
 

@@ -37,7 +37,8 @@
 
 #define IMAGE_API __attribute__((visibility("default")))
 
-#define IMAGE_FORMAT_VERSION 1
+#define IMAGE_FORMAT_VERSION 2      /* written; 2 adds the stack of each connection */
+#define IMAGE_FORMAT_VERSION_MIN 1  /* oldest read: format 1 has the default stack only */
 #define IMAGE_MAGIC_COMMON     0x54564319u
 #define IMAGE_MAGIC_TCP_STREAM 0x51465506u
 #define IMAGE_MAGIC_FILES      0x56303138u
@@ -60,6 +61,8 @@ struct image_conn {
 	union repair_addr self, peer;
 	struct repair_data data;
 	void *inq, *outq;       /* data.inq_len / data.outq_len bytes, malloc'd, owned here */
+	char stack[64];         /* the name of the stack it lived on (manifest, format 2);
+				 * "" = not recorded (format 1 images) */
 };
 
 /* A socket the checkpoint left out (non-TCP, unrepairable state, ...). */
@@ -70,7 +73,8 @@ struct image_skipped {
 
 struct image_set {
 	uint32_t format_version;   /* filled by the reader */
-	char stack[64];            /* the stack the sockets lived on, e.g. "kernel" */
+	char stack[64];            /* the process's default stack, e.g. "kernel"; each
+				    * connection's own is conns[i].stack */
 	size_t nconns;
 	struct image_conn *conns;  /* malloc'd array, owned */
 	size_t nskipped;
@@ -91,7 +95,7 @@ IMAGE_API int image_tcp_stream_decode(const void *buf, size_t len, struct image_
 IMAGE_API int image_tcp_stream_encode(const struct image_conn *c, void **buf, size_t *len);
 /* files.img: one image_conn per inet entry (addresses, state, options, no queues). */
 IMAGE_API int image_files_decode(const void *buf, size_t len, struct image_set *out);
-/* manifest: fills out->stack, format_version and the conns' fd + extra options, by id. */
+/* manifest: fills out->stack, format_version and the conns' fd, stack + extra options, by id. */
 struct image_manifest_file { char name[64]; uint64_t size; uint32_t crc32c; };
 struct image_manifest {
 	uint32_t format_version;

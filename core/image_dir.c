@@ -99,10 +99,13 @@ int image_write_dir(const char *dir, const struct image_set *set)
 	if (set->nconns > IMAGE_MAX_CONNS || !set->stack[0] ||
 	    !memchr(set->stack, 0, sizeof(set->stack)))
 		return -EINVAL;
-	for (size_t i = 0; i < set->nconns; i++)
+	for (size_t i = 0; i < set->nconns; i++) {
+		if (!memchr(set->conns[i].stack, 0, sizeof(set->conns[i].stack)))
+			return -EINVAL;
 		for (size_t j = 0; j < i; j++)
 			if (set->conns[i].id == set->conns[j].id)
 				return -EINVAL;
+	}
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", dir) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
 	snprintf(parent, sizeof(parent), "%s", dir);
@@ -245,6 +248,7 @@ static int merge_manifest(struct image_conn *c, const struct image_manifest *m)
 		if (mc->listening != c->listening || (!c->listening && mc->data.state != c->data.state))
 			return -EBADMSG;
 		c->fd = mc->fd;
+		memcpy(c->stack, mc->stack, sizeof(c->stack));
 		o->user_timeout = mc->data.opts.user_timeout;
 		memcpy(o->congestion, mc->data.opts.congestion, sizeof(o->congestion));
 		o->tclass = mc->data.opts.tclass;

@@ -291,6 +291,8 @@ int image_manifest_encode(const struct image_set *set, const struct image_manife
 		ce[i].nodelay = !!o->nodelay;
 		ce[i].has_opt_set = 1;
 		ce[i].opt_set = o->set;
+		if (c->stack[0])
+			ce[i].stack = (char *)c->stack;
 		cp[i] = &ce[i];
 	}
 	for (size_t i = 0; i < nfiles; i++) {
@@ -337,9 +339,9 @@ static int name_ok(const char *s)
 static int manifest_fill(const struct image_rd *r, const SsManifestEntry *e,
 			 struct image_manifest *m)
 {
-	if (e->format_version != IMAGE_FORMAT_VERSION) {
-		loge("image: manifest format version %u, this sockshift reads %u",
-		     e->format_version, IMAGE_FORMAT_VERSION);
+	if (e->format_version < IMAGE_FORMAT_VERSION_MIN || e->format_version > IMAGE_FORMAT_VERSION) {
+		loge("image: manifest format version %u, this sockshift reads %u to %u",
+		     e->format_version, IMAGE_FORMAT_VERSION_MIN, IMAGE_FORMAT_VERSION);
 		return -EPROTO;
 	}
 	if (!e->stack[0] || strlen(e->stack) >= sizeof(m->stack))
@@ -380,6 +382,8 @@ static int manifest_fill(const struct image_rd *r, const SsManifestEntry *e,
 
 		if (ce->congestion && strlen(ce->congestion) >= sizeof(o->congestion))
 			return image_bad(r, "congestion name too long");
+		if (ce->stack && (!ce->stack[0] || strlen(ce->stack) >= sizeof(c->stack)))
+			return image_bad(r, "a connection's stack name is empty or too long");
 		if (ce->has_state && ce->state != TCP_LISTEN && !repair_state_ok(ce->state))
 			return image_bad(r, "TCP state not restorable");
 		for (size_t j = 0; j < i; j++)
@@ -392,6 +396,8 @@ static int manifest_fill(const struct image_rd *r, const SsManifestEntry *e,
 		o->user_timeout = ce->has_user_timeout ? ce->user_timeout : 0;
 		if (ce->congestion)
 			strcpy(o->congestion, ce->congestion);
+		if (ce->stack)
+			strcpy(c->stack, ce->stack);
 		o->tclass = ce->has_tclass ? ce->tclass : 0;
 		o->linger_on = ce->has_linger_on && ce->linger_on;
 		o->cork = ce->has_cork && ce->cork;

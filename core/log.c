@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "progfd.h"
 #include "rawsys.h"
 
 #define LOG_LINE_MAX 1024
@@ -235,8 +236,12 @@ void log_vmsg(int level, const char *fmt, va_list ap)
 	if (n >= sizeof(line) - 1)
 		memcpy(line + sizeof(line) - 5, "...", 3), n = sizeof(line) - 2;
 	line[n++] = '\n';
-	/* One write per line; a short write or an error is ignored: logging must not fail the call. */
-	rawsys3(SYS_write, log_fd, line, n);
+	/* One write per line; a short write or an error is ignored: logging must not fail the call.
+	 * log_fd is the program's number: a thread on a private fd table writes to a copy. */
+	int fd = progfd_get(log_fd);
+	if (fd >= 0)
+		rawsys3(SYS_write, fd, line, n);
+	progfd_put(log_fd, fd);
 }
 
 void log_msg(int level, const char *fmt, ...)

@@ -1,7 +1,8 @@
 /*
  * patch — find the objects to patch, place their stubs within +-2 GiB, write the patches.
- * See patch.h for what is patched and how; patch_plan.c decides per site, patch_emit.c
- * writes the code.
+ * See patch.h for what is patched and how; patch_plan.c decides per site (capstone),
+ * patch_cache.c keeps a library's plan between runs (a valid stored plan skips capstone),
+ * patch_emit.c writes the code.
  *
  * Writing: stubs first (fresh RW memory, then RX), then the pad slots (dead padding), and
  * only then the bytes at the sites, each under RWX so no thread executing nearby ever
@@ -94,11 +95,15 @@ static void store2(uint64_t at, const uint8_t v[2])
 	__atomic_store_n((uint16_t *)(uintptr_t)at, x, __ATOMIC_RELEASE);
 }
 
-static void log_site(const char *name, const uint8_t *code, const struct patch_site *s, const char *what)
+static void log_site(const char *name, uintptr_t logbase, const struct patch_site *s, const char *what)
 {
-	logi("patch: %s+0x%lx: %s%s%s", name, (unsigned long)(s->sys - (uintptr_t)code), what,
+	logi("patch: %s+0x%lx: %s%s%s", name, (unsigned long)(s->sys - logbase), what,
 	     s->why[0] ? ": " : "", s->why);
 }
+
+/* Capstone and our tables allocate from the patch_mem arena, never malloc. */
+static const struct disasm_alloc arena = { patch_mem_alloc, patch_mem_calloc, patch_mem_realloc,
+					   patch_mem_free };
 
 /* Writes the stubs and the patches of the planned sites. */
 static int apply(const char *name, uint8_t *code, size_t len, struct patch_site *sites, size_t n,
@@ -200,32 +205,13 @@ static size_t func_of(const struct patch_func *funcs, size_t nfuncs, uint64_t ad
 	return lo - 1;
 }
 
-int patch_region(uint8_t *code, size_t len, const struct patch_func *funcs, size_t nfuncs,
-		 const char *name, struct patch_stats *st)
+/* Plans every syscall site of [code, code + len) into *sites (grown in the arena). */
+static int plan_code(struct disasm *d, uint8_t *code, size_t len, const struct patch_func *funcs, size_t nfuncs,
+		     const char *name, struct patch_pads *pads, int threaded, struct patch_site **sites,
+		     size_t *nsites, size_t *cap)
 {
-	struct patch_pads pads = { 0 };
-	struct patch_site *sites = NULL;
-	size_t nsites = 0, cap = 0, last_fn = SIZE_MAX;
-	char why[128];
-	struct disasm *d;
-	uint64_t entry;
-	int32_t tls_off;
-	int r, threaded;
+	size_t last_fn = SIZE_MAX;
 
-	r = sysdispatch_setup(&entry, &tls_off, why, sizeof(why));
-	if (r < 0) {
-		loge("patch: %s", why);
-		return r;
-	}
-	patch_mem_begin();
-	static const struct disasm_alloc arena = { patch_mem_alloc, patch_mem_calloc, patch_mem_realloc,
-						   patch_mem_free };
-	r = disasm_open(&d, &arena);
-	if (r < 0) {
-		patch_mem_end();
-		return r;
-	}
-	threaded = thread_count() > 1;
 	for (size_t off = 0; off + 1 < len; off++) {
 		if (code[off] != 0x0f || code[off + 1] != 0x05)
 			continue;
@@ -233,36 +219,70 @@ int patch_region(uint8_t *code, size_t len, const struct patch_func *funcs, size
 		if (fi == SIZE_MAX || fi == last_fn)
 			continue;   /* outside every function, or a function already planned */
 		last_fn = fi;
-		if (cap - nsites < 64) {
-			struct patch_site *m = patch_mem_realloc(sites, (cap + 256) * sizeof(*m));
-			if (!m) {
-				r = -ENOMEM;
-				goto err_sites;
-			}
-			sites = m;
-			cap += 256;
+		if (*cap - *nsites < 64) {
+			struct patch_site *m = patch_mem_realloc(*sites, (*cap + 256) * sizeof(*m));
+			if (!m)
+				return -ENOMEM;
+			*sites = m;
+			*cap += 256;
 		}
 		size_t got = 0;
-		if (patch_plan_func(d, funcs, nfuncs, fi, &pads, threaded, sites + nsites, 64, &got) < 0) {
+		if (patch_plan_func(d, funcs, nfuncs, fi, pads, threaded, *sites + *nsites, 64, &got) < 0) {
 			logi("patch: %s+0x%lx: function does not decode; its syscalls are left alone", name,
 			     (unsigned long)(funcs[fi].start - (uintptr_t)code));
 			continue;
 		}
-		nsites += got;
+		*nsites += got;
 	}
-	r = apply(name, code, len, sites, nsites, entry, tls_off, st);
-	for (size_t i = 0; i < nsites; i++) {
+	return 0;
+}
+
+/* Adds the sites to st, logging the ones left alone (offsets from logbase). */
+static void account(const char *name, uintptr_t logbase, const struct patch_site *sites, size_t n,
+		    struct patch_stats *st)
+{
+	for (size_t i = 0; i < n; i++) {
 		st->sites++;
-		if (sites[i].mode == PATCH_SKIP) {
+		if (sites[i].mode == PATCH_CONST) {
+			st->constant++;
+		} else if (sites[i].mode == PATCH_SKIP) {
 			st->skipped++;
-			logd("patch: %s+0x%lx: left alone: %s", name, (unsigned long)(sites[i].sys - (uintptr_t)code),
+			logd("patch: %s+0x%lx: left alone: %s", name, (unsigned long)(sites[i].sys - logbase),
 			     sites[i].why);
 		} else if (sites[i].mode == PATCH_NONE) {
 			st->refused++;
-			log_site(name, code, &sites[i], "refused");
+			log_site(name, logbase, &sites[i], "refused");
 		}
 	}
-err_sites:
+}
+
+int patch_region(uint8_t *code, size_t len, const struct patch_func *funcs, size_t nfuncs,
+		 const char *name, struct patch_stats *st)
+{
+	struct patch_pads pads = { 0 };
+	struct patch_site *sites = NULL;
+	size_t nsites = 0, cap = 0;
+	char why[128];
+	struct disasm *d;
+	uint64_t entry;
+	int32_t tls_off;
+	int r;
+
+	r = sysdispatch_setup(&entry, &tls_off, why, sizeof(why));
+	if (r < 0) {
+		loge("patch: %s", why);
+		return r;
+	}
+	patch_mem_begin();
+	r = disasm_open(&d, &arena);
+	if (r < 0) {
+		patch_mem_end();
+		return r;
+	}
+	r = plan_code(d, code, len, funcs, nfuncs, name, &pads, thread_count() > 1, &sites, &nsites, &cap);
+	if (r == 0)
+		r = apply(name, code, len, sites, nsites, entry, tls_off, st);
+	account(name, (uintptr_t)code, sites, nsites, st);
 	patch_mem_free(sites);
 	patch_pads_free(&pads);
 	disasm_close(d);
@@ -272,18 +292,12 @@ err_sites:
 
 /* ---- loaded objects ---- */
 
-struct obj {
-	char name[256];
-	uintptr_t base;
-	const ElfW(Phdr) *phdr;
-	int phnum;
-};
-
 struct find_ctx {
 	const char *extra;
-	struct obj objs[MAX_OBJECTS];
+	struct patch_object objs[MAX_OBJECTS];
 	int n;
 	int have_libc;
+	char cache_dir[512];
 };
 
 static const char *base_name(const char *path)
@@ -320,8 +334,9 @@ static int find_cb(struct dl_phdr_info *info, size_t size, void *arg)
 		return 0;
 	if (c->n == MAX_OBJECTS)
 		return 1;
-	struct obj *o = &c->objs[c->n++];
+	struct patch_object *o = &c->objs[c->n++];
 	log_fmt(o->name, sizeof(o->name), "%s", base_name(info->dlpi_name));
+	log_fmt(o->path, sizeof(o->path), "%s", info->dlpi_name);
 	o->base = info->dlpi_addr;
 	o->phdr = info->dlpi_phdr;
 	o->phnum = info->dlpi_phnum;
@@ -330,13 +345,17 @@ static int find_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-static int patch_object(const struct obj *o, struct patch_stats *st)
+int patch_plan_object(const struct patch_object *o, int threaded, struct patch_site **sites, size_t *n)
 {
+	struct patch_pads pads = { 0 };
 	const uint8_t *hdr = NULL;
 	struct patch_func *funcs;
-	size_t nfuncs;
+	size_t nfuncs, cap = 0;
+	struct disasm *d;
 	int r;
 
+	*sites = NULL;
+	*n = 0;
 	for (int i = 0; i < o->phnum; i++)
 		if (o->phdr[i].p_type == PT_GNU_EH_FRAME)
 			hdr = (const uint8_t *)(o->base + o->phdr[i].p_vaddr);
@@ -350,24 +369,93 @@ static int patch_object(const struct obj *o, struct patch_stats *st)
 		     log_errname(r));
 		return 0;
 	}
-	struct patch_stats one = { 0 };
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = disasm_open(&d, &arena);
+	if (r < 0)
+		goto out_funcs;
 	for (int i = 0; i < o->phnum && r == 0; i++) {
+		const ElfW(Phdr) *ph = &o->phdr[i];
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X))
+			r = plan_code(d, (uint8_t *)(o->base + ph->p_vaddr), ph->p_memsz, funcs, nfuncs, o->name,
+				      &pads, threaded, sites, n, &cap);
+	}
+	patch_pads_free(&pads);
+	disasm_close(d);
+out_funcs:
+	patch_mem_free(funcs);
+	return r;
+}
+
+static const char *cache_setting;   /* patch_set_cache(); NULL: no cache */
+
+void patch_set_cache(const char *setting)
+{
+	cache_setting = setting;
+}
+
+static int patch_object(const struct patch_object *o, const char *cache_dir, struct patch_stats *st)
+{
+	struct patch_stats one = { 0 };
+	struct patch_site *sites = NULL;
+	uint64_t lo = UINT64_MAX, hi = 0, entry;
+	struct timespec t0, t1;
+	int32_t tls_off;
+	char why[128];
+	size_t n = 0;
+	int r, threaded = thread_count() > 1, cached = 0;
+
+	r = sysdispatch_setup(&entry, &tls_off, why, sizeof(why));
+	if (r < 0) {
+		loge("patch: %s", why);
+		return r;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < o->phnum; i++) {
 		const ElfW(Phdr) *ph = &o->phdr[i];
 		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
 			continue;
-		r = patch_region((uint8_t *)(o->base + ph->p_vaddr), ph->p_memsz, funcs, nfuncs, o->name, &one);
+		lo = o->base + ph->p_vaddr < lo ? o->base + ph->p_vaddr : lo;
+		hi = o->base + ph->p_vaddr + ph->p_memsz > hi ? o->base + ph->p_vaddr + ph->p_memsz : hi;
 	}
-	patch_mem_free(funcs);
+	if (!hi)
+		return 0;
+	if (cache_dir[0] && patch_cache_load(cache_dir, o, &sites, &n, &one) == 0) {
+		cached = 1;
+		one.sites = one.skipped + one.constant;   /* the stored sites are counted below */
+		for (size_t i = 0; i < n && threaded; i++) {
+			if (sites[i].mode != PATCH_WINDOW)
+				continue;
+			sites[i].mode = PATCH_NONE;
+			log_fmt(sites[i].why, sizeof(sites[i].why), "displacing instructions is unsafe once threads run");
+		}
+	} else {
+		r = patch_plan_object(o, threaded, &sites, &n);
+		if (r == 0 && cache_dir[0] && !threaded) {
+			/* A plan made while threads run lacks windows: not worth keeping. */
+			struct patch_stats c = { 0 };
+			for (size_t i = 0; i < n; i++) {
+				c.skipped += sites[i].mode == PATCH_SKIP;
+				c.constant += sites[i].mode == PATCH_CONST;
+			}
+			int w = patch_cache_save(cache_dir, o, sites, n, &c);
+			if (w < 0)
+				logd("patch: %s: plan not cached in %s: %s", o->name, cache_dir, log_errname(w));
+		}
+	}
+	if (r == 0)
+		r = apply(o->name, (uint8_t *)(uintptr_t)lo, hi - lo, sites, n, entry, tls_off, &one);
+	account(o->name, o->base, sites, n, &one);
+	patch_mem_free(sites);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	logi("patch: %s: %u syscall sites: %u through padding, %u by moving instructions, %u left alone, "
-	     "%u refused (%ld us)", o->name, one.sites, one.pad, one.window, one.skipped, one.refused,
-	     (long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
+	logi("patch: %s: %u syscall sites: %u through padding, %u by moving instructions, %u with a "
+	     "constant non-socket number, %u left alone, %u refused (%ld us%s)", o->name, one.sites, one.pad,
+	     one.window, one.constant, one.skipped, one.refused,
+	     (long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000),
+	     cached ? ", plan from the cache" : "");
 	st->sites += one.sites;
 	st->pad += one.pad;
 	st->window += one.window;
 	st->skipped += one.skipped;
+	st->constant += one.constant;
 	st->refused += one.refused;
 	st->objects++;
 	return r;
@@ -393,6 +481,8 @@ int patch_objects(const char *extra, struct patch_stats *st)
 		r = -ENOENT;
 		goto out_unlock;
 	}
+	if (cache_setting && patch_cache_dir(cache_setting, c->cache_dir, sizeof(c->cache_dir)) < 0)
+		c->cache_dir[0] = '\0';
 	for (int i = 0; i < c->n && r == 0; i++) {
 		unsigned k;
 		for (k = 0; k < ndone && done_base[k] != c->objs[i].base; k++)
@@ -403,7 +493,7 @@ int patch_objects(const char *extra, struct patch_stats *st)
 			logw("patch: more than %d objects to patch; %s left alone", MAX_OBJECTS, c->objs[i].name);
 			break;
 		}
-		r = patch_object(&c->objs[i], st);
+		r = patch_object(&c->objs[i], c->cache_dir, st);
 		done_base[ndone++] = c->objs[i].base;
 	}
 out_unlock:
@@ -423,10 +513,11 @@ static int libc_hdr(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;
 }
 
-/* Patches a crafted getpid function (mov $39,%eax; syscall; ret + padding) and runs it. */
+/* Patches a crafted syscall function (mov %rdi,%rax; syscall; ret + padding) and runs it
+ * as getpid. */
 static int selftest(char *detail, size_t len)
 {
-	static const uint8_t fn[] = { 0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xc3,
+	static const uint8_t fn[] = { 0x48, 0x89, 0xf8, 0x0f, 0x05, 0xc3, 0x66, 0x90,
 				      0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0, 0x31, 0xc0, 0xc3 };
 	struct patch_stats st = { 0 };
 	uint8_t *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -435,16 +526,16 @@ static int selftest(char *detail, size_t len)
 	if (p == MAP_FAILED)
 		return -errno;
 	memcpy(p, fn, sizeof(fn));
-	struct patch_func funcs[] = { { (uintptr_t)p, (uintptr_t)p + 8, 0 }, { (uintptr_t)p + 16, (uintptr_t)p + 19, 0 } };
+	struct patch_func funcs[] = { { (uintptr_t)p, (uintptr_t)p + 6, 0 }, { (uintptr_t)p + 16, (uintptr_t)p + 19, 0 } };
 	if (mprotect(p, 4096, PROT_READ | PROT_EXEC) < 0) {
 		r = -errno;
 		goto out_unmap;
 	}
 	r = patch_region(p, 4096, funcs, 2, "selftest", &st);
-	if (r == 0 && (st.pad != 1 || p[5] != 0xeb)) {
+	if (r == 0 && (st.pad != 1 || p[3] != 0xeb)) {
 		log_fmt(detail, len, "a crafted syscall site was not patched");
 		r = -ENOTSUP;
-	} else if (r == 0 && ((long (*)(void))(uintptr_t)p)() != rawsys0(SYS_getpid)) {
+	} else if (r == 0 && ((long (*)(long))(uintptr_t)p)(SYS_getpid) != rawsys0(SYS_getpid)) {
 		log_fmt(detail, len, "a patched crafted syscall site returned a wrong result");
 		r = -ENOTSUP;
 	}

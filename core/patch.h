@@ -8,6 +8,7 @@
  * Call sequence (the shim does this once at start, before main):
  *     struct patch_stats st;
  *     sysdispatch_guard_real();            // core's own libc calls bypass the stubs
+ *     patch_set_cache("");                 // the default plan cache directory
  *     if (patch_objects("libfoo.so:libbar", &st) < 0) -> fail closed
  * patch_objects() is idempotent per object (an object is patched at most once) and
  * serialised by one lock, so it may be called again later (after dlopen) from any thread.
@@ -23,6 +24,10 @@
  *           landing pads or an indirect jump (jump table), or when the process already
  *           has more than one thread (a 5-byte write is not atomic for other CPUs).
  * A site that fits neither is left alone with a log line (its calls bypass sockshift).
+ * A site whose number is a constant loaded right before it (mov $110,%eax; syscall) and
+ * is not a socket call is not patched at all, unless a jump in its function lands on the
+ * syscall (or the function has a jump table): most of libc's sites, and all of its hot
+ * non-socket wrappers, keep their plain syscall and cost nothing.
  * Sites of rt_sigreturn, clone, clone3, fork and vfork (a constant number loaded right
  * before the syscall) are never touched.
  *
@@ -41,6 +46,7 @@ struct patch_stats {
 	unsigned pad;       /* patched through padding */
 	unsigned window;    /* patched by displacing neighbours */
 	unsigned skipped;   /* deliberately left alone (sigreturn, clone, ...) */
+	unsigned constant;  /* a constant number that is never routed: left as is, costs nothing */
 	unsigned refused;   /* could not be patched safely (logged) */
 };
 
@@ -52,6 +58,15 @@ struct patch_func {
 
 /* extra: NULL or a ':'-separated list of substrings of library paths to patch besides libc. */
 int patch_objects(const char *extra, struct patch_stats *st);
+
+/* The plan cache (SOCKSHIFT_PATCH_CACHE): "" for the default directory
+ * ($XDG_CACHE_HOME/sockshift or ~/.cache/sockshift, only if that home belongs to the
+ * user), "off", or a directory; it must be (or is created as) a 0700 directory owned by
+ * the user, else no cache is used. Keyed by each
+ * library's build-id, device, inode, size and mtime and by sockshift's own build; a plan
+ * read back is checked against the bytes in memory before anything is written. Call
+ * before patch_objects(); the string must stay valid. Without a call: no cache. */
+void patch_set_cache(const char *setting);
 
 /* Patches one region of code whose functions are given (sorted by start; padding between
  * them is usable). The region must be mapped and executable; used by patch_objects() and

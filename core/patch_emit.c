@@ -5,12 +5,14 @@
  *   site (window): [pre][syscall][post] -> jmp rel32 stub; int3 ...
  *
  *   stub:  [pre, re-based]
- *          cmp $3,%rax ; je slow                    close
- *          lea -41(%rax),%rcx ; cmp $14,%rcx ; jbe slow     socket .. getsockopt
- *          cmp $288/$299/$307,%rax ; je slow        accept4, recvmmsg, sendmmsg
- *   fast:  syscall                                  every other call: the stack is untouched,
- *   back:  [post, re-based]                         so clone, vfork and sigreturn-like
- *          jmp resume                               calls behave exactly as before
+ *          cmp $63,%rax ; ja high                   the routed numbers are 0..63 and
+ *          movabs $LO,%rcx ; bt %rax,%rcx ; jc slow  288..307: a bit mask each (close,
+ *   fast:  syscall                                  socket..getsockopt; accept4, recvmmsg,
+ *   back:  [post, re-based]                         sendmmsg). Every other call: 5
+ *          jmp resume                               instructions, then the syscall, with
+ *   high:  lea -288(%rax),%rcx ; cmp $19,%rcx ; ja fast     the stack untouched, so clone,
+ *          mov $HI,%r11d ; bt %ecx,%r11d ; jc slow ; jmp fast   vfork and sigreturn-like
+ *                                                   calls behave exactly as before
  *   slow:  cmpb $0,%fs:sysdispatch_busy ; jne fast  core's own calls go straight through
  *          lea -128(%rsp),%rsp                      step over the red zone
  *          movabs $sysdispatch_entry,%r11 ; call *%r11
@@ -24,6 +26,7 @@
 #include <string.h>
 
 #include "patch_int.h"
+#include "sysdispatch.h"
 
 struct em {
 	uint8_t *buf;
@@ -92,33 +95,50 @@ static void relocate(struct em *e, const struct disasm_insn *in)
 	memcpy(e->buf + at + in->disp_off, &nd, 4);
 }
 
+/* The routed numbers as two bit masks: 0..63 and 288..307 (sysdispatch.h is the list). */
+static uint64_t mask_of(long first, int bits)
+{
+	uint64_t m = 0;
+
+	for (int i = 0; i < bits; i++)
+		if (sysdispatch_routed(first + i))
+			m |= 1ull << i;
+	return m;
+}
+
 int patch_emit_stub(uint8_t *buf, uint64_t stub_addr, const struct patch_site *s, uint64_t entry,
 		    int32_t tls_off)
 {
 	struct em e = { .buf = buf, .addr = stub_addr };
-	size_t to_slow[6], nslow = 0;
-	uint64_t fast, back;
+	size_t to_slow[2], to_high;
+	uint64_t fast, back, lo = mask_of(0, 64);
+	uint32_t hi = (uint32_t)mask_of(288, 20);
 
 	for (unsigned i = 0; i < s->npre; i++)
 		relocate(&e, &s->pre[i]);
-	put(&e, (uint8_t[]){ 0x48, 0x83, 0xf8, 0x03 }, 4);              /* cmp $3,%rax */
-	to_slow[nslow++] = jump_fwd(&e, 0x84);                           /* je slow */
-	put(&e, (uint8_t[]){ 0x48, 0x8d, 0x48, 0xd7 }, 4);              /* lea -41(%rax),%rcx */
-	put(&e, (uint8_t[]){ 0x48, 0x83, 0xf9, 0x0e }, 4);              /* cmp $14,%rcx */
-	to_slow[nslow++] = jump_fwd(&e, 0x86);                           /* jbe slow */
-	static const int32_t more[] = { 288, 299, 307 };
-	for (unsigned i = 0; i < 3; i++) {
-		put(&e, (uint8_t[]){ 0x48, 0x3d }, 2);                   /* cmp $imm32,%rax */
-		put32(&e, more[i]);
-		to_slow[nslow++] = jump_fwd(&e, 0x84);                   /* je slow */
-	}
+	put(&e, (uint8_t[]){ 0x48, 0x83, 0xf8, 0x3f }, 4);              /* cmp $63,%rax */
+	to_high = jump_fwd(&e, 0x87);                                    /* ja high */
+	put(&e, (uint8_t[]){ 0x48, 0xb9 }, 2);                           /* movabs $lo,%rcx */
+	put(&e, &lo, 8);
+	put(&e, (uint8_t[]){ 0x48, 0x0f, 0xa3, 0xc1 }, 4);              /* bt %rax,%rcx */
+	to_slow[0] = jump_fwd(&e, 0x82);                                 /* jc slow */
 	fast = e.addr + e.n;
 	put(&e, (uint8_t[]){ 0x0f, 0x05 }, 2);                           /* syscall */
 	back = e.addr + e.n;
 	for (unsigned i = 0; i < s->npost; i++)
 		relocate(&e, &s->post[i]);
 	jump_to(&e, 0, s->win_end);                                      /* jmp resume */
-	for (size_t i = 0; i < nslow; i++)
+	fix(&e, to_high, e.addr + e.n);
+	put(&e, (uint8_t[]){ 0x48, 0x8d, 0x88 }, 3);                     /* lea -288(%rax),%rcx */
+	put32(&e, -288);
+	put(&e, (uint8_t[]){ 0x48, 0x83, 0xf9, 0x13 }, 4);              /* cmp $19,%rcx */
+	jump_to(&e, 0x87, fast);                                         /* ja fast */
+	put(&e, (uint8_t[]){ 0x41, 0xbb }, 2);                           /* mov $hi,%r11d */
+	put32(&e, (int32_t)hi);
+	put(&e, (uint8_t[]){ 0x41, 0x0f, 0xa3, 0xcb }, 4);              /* bt %ecx,%r11d */
+	to_slow[1] = jump_fwd(&e, 0x82);                                 /* jc slow */
+	jump_to(&e, 0, fast);                                            /* jmp fast */
+	for (size_t i = 0; i < 2; i++)
 		fix(&e, to_slow[i], e.addr + e.n);
 	put(&e, (uint8_t[]){ 0x64, 0x80, 0x3c, 0x25 }, 4);              /* cmpb $0,%fs:off */
 	put32(&e, tls_off);

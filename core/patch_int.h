@@ -5,9 +5,12 @@
  *   patch_emit.c  the machine code of a stub and of the jumps into it
  *   patch.c       find objects, place stubs within +-2 GiB, write the patches
  *   patch_mem.c   the allocator (an mmap arena: patching may run inside malloc)
+ *   patch_cache.c the plan of a library kept across runs, keyed by its build-id
  */
 #ifndef SOCKSHIFT_PATCH_INT_H
 #define SOCKSHIFT_PATCH_INT_H
+
+#include <link.h>
 
 #include "disasm.h"
 #include "patch.h"
@@ -15,13 +18,16 @@
 #define PATCH_MAX_DISPLACED 4      /* instructions on each side of the syscall */
 #define PATCH_STUB_MAX      256    /* bytes one stub may need */
 
-enum patch_mode { PATCH_NONE = 0, PATCH_PAD, PATCH_WINDOW, PATCH_SKIP };
+/* NONE: refused (why says why); SKIP: never touched on purpose (sigreturn, clone...);
+ * CONST: a constant number that is not routed, nothing to do. */
+enum patch_mode { PATCH_NONE = 0, PATCH_PAD, PATCH_WINDOW, PATCH_SKIP, PATCH_CONST };
 
 struct patch_site {
 	uint64_t sys;            /* address of the syscall instruction */
 	enum patch_mode mode;
 	uint64_t win_start, win_end;   /* bytes replaced at the site */
 	uint64_t pad;            /* PATCH_PAD: the 5-byte slot */
+	uint8_t pad_orig[5];     /* PATCH_PAD: the slot's bytes when planned (checked on reuse) */
 	struct disasm_insn pre[PATCH_MAX_DISPLACED], post[PATCH_MAX_DISPLACED];
 	unsigned npre, npost;
 	char why[96];            /* PATCH_NONE / PATCH_SKIP: the reason, for the log */
@@ -32,6 +38,15 @@ struct patch_pads {
 	uint64_t *slot;
 	size_t n;
 	unsigned char *gap;   /* per function: 0 not looked at, 1 padding usable after it, 2 not */
+};
+
+/* A loaded object to patch (from dl_iterate_phdr). */
+struct patch_object {
+	char name[256];          /* base name, for the log and the cache file */
+	char path[512];          /* as the dynamic linker names it */
+	uintptr_t base;
+	const ElfW(Phdr) *phdr;
+	int phnum;
 };
 
 /* patch_mem.c: the arena every allocation of the patcher comes from (never malloc).
@@ -64,5 +79,21 @@ int patch_emit_stub(uint8_t *buf, uint64_t stub_addr, const struct patch_site *s
 		    uint64_t entry, int32_t tls_off);
 /* jmp rel32 (5 bytes) from `from` to `to`; -ERANGE if beyond +-2 GiB. */
 int patch_emit_jmp32(uint8_t *buf, uint64_t from, uint64_t to);
+
+/* patch.c: plans all of o's code from scratch (capstone), patching nothing; *sites in the
+ * arena. Used by patch_objects() on a cache miss and by the tests. */
+int patch_plan_object(const struct patch_object *o, int threaded, struct patch_site **sites, size_t *n);
+
+/* patch_cache.c: setting is SOCKSHIFT_PATCH_CACHE ("" default directory, "off", or a
+ * directory); fills dir (created 0700 if missing) or returns -errno: no cache. */
+int patch_cache_dir(const char *setting, char *dir, size_t len);
+/* The stored plan of o if its key matches and every site checks out against the code in
+ * memory (addresses made absolute; *sites in the patch_mem arena); counts gets the
+ * skipped and constant totals. -errno (no file, mismatch, corrupt): plan from scratch. */
+int patch_cache_load(const char *dir, const struct patch_object *o, struct patch_site **sites, size_t *n,
+		     struct patch_stats *counts);
+/* Stores the plan of o (its pad, window and refused sites); atomic. 0 or -errno. */
+int patch_cache_save(const char *dir, const struct patch_object *o, const struct patch_site *sites, size_t n,
+		     const struct patch_stats *counts);
 
 #endif

@@ -9,6 +9,8 @@
  *           a nearby function that cannot fall through into it; the slot gets jmp rel32.
  *   window  [insns before][syscall][insns after] (>= 5 bytes) -> jmp rel32 + int3 fill;
  *           none of the displaced instructions but the first may be a jump target.
+ * Before either: a site whose number is a constant we do not route (mov $110,%eax;
+ * syscall — most of libc's wrappers) is not patched at all (PATCH_CONST).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 
 #include "log.h"
 #include "patch_int.h"
+#include "sysdispatch.h"
 
 struct fn_code {
 	struct disasm_insn *in;
@@ -238,21 +241,27 @@ static int window_find(const struct fn_code *c, size_t i, struct patch_site *s)
 	return 0;
 }
 
+/* The number a syscall at c->in[i] makes when the instruction right before it loads a
+ * constant into eax/rax (mov $n,%eax; mov $n,%rax; xor %eax,%eax); -1 otherwise. */
+static int64_t const_nr(const struct fn_code *c, size_t i)
+{
+	if (i == 0)
+		return -1;
+	const struct disasm_insn *p = &c->in[i - 1];
+
+	if (p->kind & DISASM_MOVEAX)
+		return p->imm;
+	if (p->len == 7 && p->bytes[0] == 0x48 && p->bytes[1] == 0xc7 && p->bytes[2] == 0xc0)
+		return (int32_t)(p->bytes[3] | p->bytes[4] << 8 | p->bytes[5] << 16 | (uint32_t)p->bytes[6] << 24);
+	if (p->len == 2 && (p->bytes[0] == 0x31 || p->bytes[0] == 0x33) && p->bytes[1] == 0xc0)
+		return 0;
+	return -1;
+}
+
 /* A constant number loaded right before the syscall that must never be rerouted. */
 static const char *never_touch(const struct fn_code *c, size_t i)
 {
-	if (i == 0)
-		return NULL;
-	const struct disasm_insn *p = &c->in[i - 1];
-	int64_t nr;
-
-	if (p->kind & DISASM_MOVEAX)
-		nr = p->imm;
-	else if (p->len == 7 && p->bytes[0] == 0x48 && p->bytes[1] == 0xc7 && p->bytes[2] == 0xc0)
-		nr = (int32_t)(p->bytes[3] | p->bytes[4] << 8 | p->bytes[5] << 16 | (uint32_t)p->bytes[6] << 24);
-	else
-		return NULL;
-	switch (nr) {
+	switch (const_nr(c, i)) {
 	case 15:  return "rt_sigreturn: signal delivery is left exactly as it is";
 	case 56:  return "clone: thread creation is left exactly as it is";
 	case 57:  return "fork: left exactly as it is";
@@ -286,8 +295,17 @@ int patch_plan_func(struct disasm *d, const struct patch_func *funcs, size_t nfu
 			log_fmt(s->why, sizeof(s->why), "%s", why);
 			continue;
 		}
+		/* A constant number we do not route, on the only path to this syscall (no jump
+		 * lands on it, no jump table in the function): nothing to reroute, the site
+		 * stays exactly as it is and costs nothing. */
+		int64_t nr = const_nr(&c, i);
+		if (nr >= 0 && !sysdispatch_routed(nr) && !c.target[i] && !c.indirect_jmp) {
+			s->mode = PATCH_CONST;
+			continue;
+		}
 		if (pad_take(d, pads, funcs, nfuncs, s->sys, &s->pad)) {
 			s->mode = PATCH_PAD;
+			memcpy(s->pad_orig, (const void *)(uintptr_t)s->pad, sizeof(s->pad_orig));
 			s->win_start = s->sys;
 			s->win_end = s->sys + 2;
 			continue;

@@ -10,8 +10,11 @@
 #define SOCKSHIFT_REAL_H
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/sendfile.h>
+#include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -31,7 +34,9 @@ int close_range(unsigned int first, unsigned int last, int flags);
 	X(close_range, 0) X(closefrom, 0) X(fork, 1) X(_Fork, 0)                          \
 	X(posix_spawn, 1) X(posix_spawnp, 1) X(execve, 1) X(execvpe, 1) X(execveat, 0)     \
 	X(fexecve, 1) X(__recv_chk, 0) X(__recvfrom_chk, 0) \
-	X(read, 1) X(write, 1) X(readv, 1) X(writev, 1) X(sigaction, 1) X(signal, 1)
+	X(read, 1) X(write, 1) X(readv, 1) X(writev, 1) X(sigaction, 1) X(signal, 1)    \
+	X(ioctl, 1)     \
+	X(clone, 1) X(sendfile, 1) X(sendfile64, 0) X(splice, 0)
 
 struct real_fns {
 #define REAL_MEMBER(name, mandatory) typeof(name) *name;

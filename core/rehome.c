@@ -9,6 +9,7 @@
 #include "log.h"
 #include "real.h"
 #include "rehome.h"
+#include "stack_vpoll.h"
 #include "vsock_sock.h"
 
 int rehome_fd(int fd, struct stack *to)
@@ -33,6 +34,12 @@ int rehome_fd(int fd, struct stack *to)
 	nfd = to->ops->socket(to, rec.domain, rec.type | SOCK_CLOEXEC, rec.protocol);
 	if (nfd < 0) {
 		r = nfd;
+		goto out_errno;
+	}
+	if (stack_vpoll_owns(nfd)) {   /* a user-space stack's socket cannot take another number */
+		logw("fd %d: stack %s is a user-space stack; a socket cannot move there", fd, to->name);
+		stack_vpoll_close(nfd);
+		r = -ENETUNREACH;
 		goto out_errno;
 	}
 	for (unsigned i = 0; i < rec.nopts; i++) {

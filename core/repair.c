@@ -109,9 +109,10 @@ static int pause_known(int fd, int family, int reuseaddr, struct repair_sk **out
 	struct repair_sk *sk;
 	int on = 1;
 
-	sk = calloc(1, sizeof(*sk));
+	sk = malloc(sizeof(*sk));   /* malloc + memset: glibc's calloc skips the thread cache */
 	if (!sk)
 		return -ENOMEM;
+	memset(sk, 0, sizeof(*sk));
 	if (setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)) < 0) {
 		int err = -errno;
 
@@ -158,6 +159,11 @@ int repair_sk_fd(const struct repair_sk *sk)
 void repair_set_save_flags(struct repair_sk *sk, unsigned flags)
 {
 	sk->save_flags = flags;
+}
+
+void repair_set_netns(struct repair_sk *sk, const struct repair_netns *ns)
+{
+	sk->netns = ns;
 }
 
 static void qbuf_drop(struct repair_qbuf *q)
@@ -368,6 +374,8 @@ int repair_set_queue(struct repair_sk *sk, enum repair_queue which, void *buf, s
 
 	if (which != REPAIR_RECVQ && which != REPAIR_SENDQ)
 		return -EINVAL;
+	if ((flags & (REPAIR_TAKE | REPAIR_BORROW)) == (REPAIR_TAKE | REPAIR_BORROW))
+		return -EINVAL;
 	if (len > UINT32_MAX)
 		return -EFBIG;
 	q = &sk->q[which];
@@ -377,7 +385,11 @@ int repair_set_queue(struct repair_sk *sk, enum repair_queue which, void *buf, s
 			free(buf);
 		return 0;
 	}
-	if (flags & REPAIR_TAKE) {
+	if (flags & REPAIR_BORROW) {
+		q->buf = buf;
+		q->len = len;
+		return 0;      /* not owned: qbuf_drop leaves it alone */
+	} else if (flags & REPAIR_TAKE) {
 		q->buf = buf;
 	} else {
 		q->buf = malloc(len);

@@ -25,7 +25,8 @@
  *	repair_pause(fd, &sk);
  *	repair_set_addr(sk, REPAIR_SELF, &self, flags);    REPAIR_FREEBIND: bind even if not local
  *	repair_set_addr(sk, REPAIR_PEER, &peer, 0);
- *	repair_set_queue(sk, REPAIR_RECVQ, buf, len, 0);   copied, or REPAIR_TAKE: engine frees it
+ *	repair_set_queue(sk, REPAIR_RECVQ, buf, len, 0);   copied, or REPAIR_TAKE: engine frees
+ *	                                  it, or REPAIR_BORROW: used in place until resume
  *	repair_set_queue(sk, REPAIR_SENDQ, buf, len, 0);
  *	repair_restore(sk, &d, sizeof(d));  bind, seqs, connect, options, queues, window, acked FINs
  *	... lift the network lock ...
@@ -77,6 +78,8 @@ enum repair_side  { REPAIR_SELF = 0, REPAIR_PEER = 1 };
 
 /* Flags of repair_get_queue / repair_set_queue. */
 #define REPAIR_TAKE      0x1   /* ownership of the buffer moves (free() it / the engine frees it) */
+#define REPAIR_BORROW    0x2   /* repair_set_queue: used in place, no copy; the caller keeps it
+				  alive until repair_resume/repair_release and frees it after */
 /* Flags of repair_set_addr. */
 #define REPAIR_FREEBIND  0x1   /* IP_FREEBIND during bind: restore where the address is absent */
 
@@ -166,6 +169,9 @@ REPAIR_API int repair_save(struct repair_sk *sk, struct repair_data *data, size_
 /*
  * Queue bytes after a save (or set before a restore). Without REPAIR_TAKE the buffer stays the
  * engine's and lives until resume/release; with it the caller owns it and frees it with free().
+ * repair_set_queue copies buf (flags 0), takes it over (REPAIR_TAKE: the engine free()s it), or
+ * borrows it (REPAIR_BORROW: no copy, no free; a batch restore hands out slices of one image
+ * buffer and frees it once after the batch). TAKE and BORROW together are -EINVAL.
  */
 REPAIR_API int repair_get_queue(struct repair_sk *sk, enum repair_queue q, void **buf,
 				size_t *len, unsigned flags);
@@ -187,10 +193,34 @@ REPAIR_API int repair_set_addr(struct repair_sk *sk, enum repair_side side,
 /*
  * Rebuild the saved connection in the paused socket of sk, which must be fresh (nothing set on
  * it): keepalive times and congestion control equal to the namespace's defaults are not set
- * again, and the defaults are read from the first fresh socket restored in each namespace
- * (then cached by SO_NETNS_COOKIE; a sysctl changed later in the same process is not seen).
+ * again. The defaults come from the hint below, or else are read from the first fresh socket
+ * restored in each namespace (then cached by SO_NETNS_COOKIE, read once per socket; a sysctl
+ * changed later in the same process is not seen).
  */
 REPAIR_API int repair_restore(struct repair_sk *sk, const struct repair_data *data, size_t size);
+
+/*
+ * Namespace hint (optional, restore only). Finding the namespace of each restored socket costs
+ * repair_restore one SO_NETNS_COOKIE read per socket; a restorer that knows in which network
+ * namespace it creates its sockets (core/restore.c: one per stack) reads the defaults once
+ * there and hands them to every restore in that namespace, which then reads nothing:
+ *
+ *	struct repair_netns ns;
+ *	repair_netns_read(fd, &ns);       fd: any fresh TCP socket of that namespace (4 getsockopt)
+ *	... per socket created in that namespace, before its repair_restore:
+ *	repair_set_netns(sk, &ns);
+ *
+ * The hint is trusted, not checked: it must come from the namespace sk's socket was created in,
+ * after its net.ipv4.tcp_keepalive_* and tcp_congestion_control sysctls last changed. Then the
+ * restored socket ends with exactly the saved values, as without a hint. ns must live until
+ * repair_restore returns; repair_set_netns(sk, NULL) drops the hint.
+ */
+struct repair_netns {
+	uint32_t keepidle, keepintvl, keepcnt;   /* TCP_KEEPIDLE, _KEEPINTVL, _KEEPCNT */
+	char congestion[16];                     /* TCP_CONGESTION, NUL-terminated */
+};
+REPAIR_API int repair_netns_read(int fd, struct repair_netns *ns);
+REPAIR_API void repair_set_netns(struct repair_sk *sk, const struct repair_netns *ns);
 
 /*
  * Messages of the engine go to fn (when not NULL) instead of core/log, for those <= level.

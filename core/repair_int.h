@@ -22,6 +22,7 @@ struct repair_sk {
 	unsigned addr_set;    /* bit REPAIR_SELF / REPAIR_PEER */
 	unsigned bind_flags;  /* REPAIR_FREEBIND */
 	unsigned save_flags;  /* REPAIR_SAVE_* */
+	const struct repair_netns *netns;   /* repair_set_netns hint, or NULL */
 	union repair_addr addr[2];
 	struct repair_qbuf q[2];
 	/* what repair_resume still has to do after a restore */
@@ -43,8 +44,9 @@ int repair_restore_finish(struct repair_sk *sk);
 
 /* repair_opts.c */
 int repair_opts_save(int fd, int family, uint32_t state, struct repair_opts *o);
-/* before bind (v6only, buffers, mark...): */
-int repair_opts_apply_early(int fd, int family, const struct repair_opts *o);
+/* before bind (v6only, buffers, mark...); ns: the namespace defaults if known, else NULL */
+int repair_opts_apply_early(int fd, int family, const struct repair_opts *o,
+			    const struct repair_netns *ns);
 /* after repair is off (reuse*, cork, keepalive, nodelay, file flags, SHUT_RD): */
 int repair_opts_apply_late(int fd, int family, const struct repair_opts *o);
 

@@ -49,7 +49,7 @@ int repair_listen_restore(int fd, const struct repair_listen *in, size_t size)
 	memcpy(&l, in, size < sizeof(l) ? size : sizeof(l));
 	if (l.self.sa.sa_family != AF_INET && l.self.sa.sa_family != AF_INET6)
 		return -EAFNOSUPPORT;
-	err = repair_opts_apply_early(fd, l.self.sa.sa_family, &l.opts);
+	err = repair_opts_apply_early(fd, l.self.sa.sa_family, &l.opts, NULL);
 	if (err)
 		return err;
 	/* a listener's SO_REUSEADDR matters at bind time */

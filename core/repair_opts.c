@@ -128,15 +128,31 @@ int repair_opts_read(int fd, struct repair_opts *out, size_t size)
 /*
  * The keepalive times and the congestion control of a fresh socket are the network namespace's
  * sysctl defaults, and most programs never change them: a saved value equal to the default
- * needs no setsockopt. The defaults are read once per namespace (keyed by SO_NETNS_COOKIE, one
- * call per restore instead of four) from the first fresh socket restored there. A sysctl
- * changed while a process restores is not seen; without SO_NETNS_COOKIE (< 5.14) every value
- * is set.
+ * needs no setsockopt. The caller may know the defaults (repair_set_netns: no call at all);
+ * otherwise they are read once per namespace (keyed by SO_NETNS_COOKIE, one call per restore
+ * instead of four) from the first fresh socket restored there. A sysctl changed while a
+ * process restores is not seen; without SO_NETNS_COOKIE (< 5.14) every value is set.
  */
+int repair_netns_read(int fd, struct repair_netns *ns)
+{
+	struct repair_netns d;
+	socklen_t l = sizeof(d.congestion) - 1;
+	int err;
+
+	memset(&d, 0, sizeof(d));
+	if ((err = gopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &d.keepidle)) ||
+	    (err = gopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &d.keepintvl)) ||
+	    (err = gopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &d.keepcnt)))
+		return err;
+	if (getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, d.congestion, &l) < 0)
+		return -errno;
+	*ns = d;
+	return 0;
+}
+
 struct ns_defaults {
 	uint64_t cookie;
-	uint32_t keepidle, keepintvl, keepcnt;
-	char congestion[16];
+	struct repair_netns def;
 	int ready;            /* published (release) after the fields */
 };
 
@@ -145,7 +161,7 @@ static struct ns_defaults ns_def[NS_DEFAULTS_MAX];
 static unsigned ns_def_claimed;   /* slots handed out; each is written by one thread only */
 
 /* 0 and *out = fd's namespace defaults, or -1: no cache, set every value. */
-static int ns_defaults(int fd, struct ns_defaults *out)
+static int ns_defaults(int fd, struct repair_netns *out)
 {
 	struct ns_defaults d;
 	socklen_t l = sizeof(d.cookie);
@@ -155,34 +171,31 @@ static int ns_defaults(int fd, struct ns_defaults *out)
 		return -1;
 	for (unsigned i = 0; i < n && i < NS_DEFAULTS_MAX; i++)
 		if (__atomic_load_n(&ns_def[i].ready, __ATOMIC_ACQUIRE) && ns_def[i].cookie == d.cookie) {
-			*out = ns_def[i];
+			*out = ns_def[i].def;
 			return 0;
 		}
-	memset(d.congestion, 0, sizeof(d.congestion));
-	l = sizeof(d.congestion) - 1;
-	if (gopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &d.keepidle) ||
-	    gopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &d.keepintvl) ||
-	    gopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &d.keepcnt) ||
-	    getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, d.congestion, &l) < 0)
+	if (repair_netns_read(fd, &d.def))
 		return -1;
-	d.ready = 0;
-	*out = d;
+	*out = d.def;
 	slot = __atomic_fetch_add(&ns_def_claimed, 1, __ATOMIC_ACQ_REL);
 	if (slot < NS_DEFAULTS_MAX) {   /* full: later namespaces read their defaults each time */
-		ns_def[slot] = d;
+		ns_def[slot].cookie = d.cookie;
+		ns_def[slot].def = d.def;
 		__atomic_store_n(&ns_def[slot].ready, 1, __ATOMIC_RELEASE);
 	}
 	return 0;
 }
 
-int repair_opts_apply_early(int fd, int family, const struct repair_opts *o)
+int repair_opts_apply_early(int fd, int family, const struct repair_opts *o,
+			    const struct repair_netns *ns)
 {
 	struct linger lg = { .l_onoff = (int)o->linger_on, .l_linger = (int)o->linger_sec };
-	struct ns_defaults nd;
-	const struct ns_defaults *def = NULL;
+	struct repair_netns nd;
+	const struct repair_netns *def = ns;
 	int err;
 
-	if ((o->keepidle || o->keepintvl || o->keepcnt || o->congestion[0]) && !ns_defaults(fd, &nd))
+	if (!def && (o->keepidle || o->keepintvl || o->keepcnt || o->congestion[0]) &&
+	    !ns_defaults(fd, &nd))
 		def = &nd;
 
 	if (family == AF_INET6 && (o->set & REPAIR_OPT_V6ONLY) &&

@@ -5,12 +5,12 @@
  *
  *   repair_restore (repair on)                     repair_resume -> repair_restore_finish
  *   ---------------------------                    -----------------------------------------
- *   early options, bind (FREEBIND)                  TCP_REPAIR off (window probe)
+ *   early options, bind (FREEBIND)                  TCP_REPAIR off (window probe, unless the
+ *   QUEUE_SEQ send = outq_seq - outq_len              tail goes out at once and draws the ACK)
  *   QUEUE_SEQ recv = inq_seq - inq_len              unsent tail: normal send()
- *   QUEUE_SEQ send = outq_seq - outq_len            our unacked FIN: shutdown(SHUT_WR)
- *   connect (SYN_SENT: a real SYN, repair off)      CLOSING: the peer's FIN, forged, after ours
- *   REPAIR_OPTIONS, TCP_TIMESTAMP                   buffer locks back, late options
- *   recv queue bytes, sent part of the send queue
+ *   connect (SYN_SENT: a real SYN, repair off)      our unacked FIN: shutdown(SHUT_WR)
+ *   REPAIR_OPTIONS, TCP_TIMESTAMP                   CLOSING: the peer's FIN, forged, after ours
+ *   recv queue bytes, sent part of the send queue   buffer locks back, late options
  *   REPAIR_WINDOW
  *   peer FIN forged (CLOSE_WAIT, LAST_ACK, CLOSE)
  *   our acked FIN (FIN_WAIT2, CLOSE) + forged ACK
@@ -206,7 +206,7 @@ int repair_restore(struct repair_sk *sk, const struct repair_data *data, size_t 
 	inq_seq = d.inq_seq - ((st & PEER_FIN_STATES) ? 1 : 0);
 	outq_seq = d.outq_seq - ((st & OUR_FIN_STATES) ? 1 : 0);
 
-	err = repair_opts_apply_early(fd, sk->family, &d.opts);
+	err = repair_opts_apply_early(fd, sk->family, &d.opts, sk->netns);
 	if (err)
 		return err;
 	if (d.inq_len > 65536 && (err = grow_buf(sk, SO_RCVBUF, d.inq_len, 2)))
@@ -219,11 +219,12 @@ int repair_restore(struct repair_sk *sk, const struct repair_data *data, size_t 
 		goto err_nonlocal;
 	}
 
-	if ((err = sopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE)) ||
-	    (err = sopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, inq_seq - d.inq_len)) ||
-	    (err = sopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE)) ||
+	/* send side first: the receive queue stays selected for its bytes below */
+	if ((err = sopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE)) ||
 	    (err = sopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ,
-			outq_seq - d.outq_len - (d.state == TCP_SYN_SENT))))
+			outq_seq - d.outq_len - (d.state == TCP_SYN_SENT))) ||
+	    (err = sopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE)) ||
+	    (err = sopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, inq_seq - d.inq_len)))
 		goto err_queue;
 	if ((err = do_connect(sk, &d))) {
 		rerr("repair: connect: %s", log_errname(-err));
@@ -237,19 +238,20 @@ int repair_restore(struct repair_sk *sk, const struct repair_data *data, size_t 
 	    (err = sopt(fd, IPPROTO_TCP, TCP_TIMESTAMP, (int)d.timestamp)))
 		goto err_queue;
 
-	if (d.inq_len) {
-		if ((err = sopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE)) ||
-		    (err = write_queue(sk, REPAIR_RECVQ, d.inq_len)))
-			goto err_queue;
-	}
+	/*
+	 * The receive queue is still selected (connect, options and timestamp leave the selection
+	 * alone; only SYN_SENT's repair toggle resets it, and SYN_SENT has no queued bytes). No
+	 * TCP_NO_QUEUE afterwards: the selection matters only in repair mode, nothing writes to
+	 * the socket before repair_resume, and repair on resets it.
+	 */
+	if (d.inq_len && (err = write_queue(sk, REPAIR_RECVQ, d.inq_len)))
+		goto err_queue;
 	sent = d.outq_len - d.unsq_len;
 	if (sent) {
 		if ((err = sopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE)) ||
 		    (err = write_queue(sk, REPAIR_SENDQ, sent)))
 			goto err_queue;
 	}
-	if ((err = sopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_NO_QUEUE)))
-		goto err_queue;
 
 	if (d.flags & REPAIR_FLAG_WINDOW) {
 		struct tcp_repair_window w = {
@@ -341,6 +343,16 @@ int repair_restore_finish(struct repair_sk *sk)
 	uint32_t st = ST(d->state);
 	int off = TCP_REPAIR_OFF, err;
 
+	/*
+	 * Repair off sends a window probe, so that the peer's ACK brings its window at once. A
+	 * tail that goes out right away draws that ACK itself: nothing in flight (Nagle and cwnd
+	 * let the first segment go) and the tail within the restored send window. Then the probe
+	 * is one packet too many. (Under a network lock the tail is refused at output and stays
+	 * unsent; the kernel's probe timer sends it once the lock is gone.)
+	 */
+	if (d->unsq_len && d->unsq_len == d->outq_len && (d->flags & REPAIR_FLAG_WINDOW) &&
+	    d->unsq_len <= d->snd_wnd)
+		off = TCP_REPAIR_OFF_NO_WP;
 	if (setsockopt(sk->fd, IPPROTO_TCP, TCP_REPAIR, &off, sizeof(off)) < 0)
 		return -errno;
 	if (d->unsq_len && (err = write_tail(sk, d)))

@@ -37,6 +37,7 @@
 #include "image.h"
 #include "log.h"
 #include "netlock.h"
+#include "progfd.h"
 #include "rawsys.h"
 #include "real.h"
 #include "repair.h"
@@ -51,6 +52,9 @@ struct pending {
 	int server;               /* accepted on one of the checkpoint's listeners */
 	int ph_client;            /* placeholder client socket, -1 if none yet */
 	union repair_addr self, peer, ph_addr;   /* ph_addr: placeholder client's own address */
+	int owner;                /* restore_adopt from a thread with its own fd table: its tid
+				   * (fd and ph_client are in that table), else 0 */
+	int priv;                 /* owner: fd once the program took a copy, for the owner to close */
 };
 
 int restore_active;
@@ -134,11 +138,44 @@ static void close_all(struct repair_sk **sks, size_t n)
 	}
 }
 
+/* The stack a connection is rebuilt in: the one this process has under the name the image
+ * recorded for it (format 2); else, and for format-1 images, the one the routing rules
+ * give its local address (the default stack when there are no rules), where a fresh bind
+ * would land. NULL: routed to none. */
+static struct stack *stack_for(const struct image_conn *c)
+{
+	struct stack *st = c->stack[0] ? stack_by_name(c->stack) : NULL;
+
+	if (st)
+		return st;
+	st = route_stack_for(ROUTE_FROM, &c->self.sa, sizeof(c->self));
+	if (c->stack[0])
+		logw("restore: connection %x was on stack %s, which this process does not have; "
+		     "rebuilding it on %s", c->id, c->stack, st ? st->name : "none (refused)");
+	return st;
+}
+
+/* The namespace defaults of each kernel/netns stack, read once from its first rebuilt socket:
+ * the engine then reads nothing per connection to find them (repair_set_netns). */
+static const struct repair_netns *netns_hint(const struct stack *st, int fd)
+{
+	static struct { const struct stack *st; struct repair_netns ns; } h[4];
+	static unsigned nh;
+
+	if (st->kind != STACK_KERNEL && st->kind != STACK_NETNS)
+		return NULL;
+	for (unsigned i = 0; i < nh; i++)
+		if (h[i].st == st)
+			return &h[i].ns;
+	if (nh == 4 || repair_netns_read(fd, &h[nh].ns))
+		return NULL;
+	h[nh].st = st;
+	return &h[nh++].ns;
+}
+
 static int rebuild(struct image_conn *c, struct repair_sk **out)
 {
-	/* The stack the routing rules give the connection's local address (the default stack
-	 * when there are no rules), so a restore lands where a fresh bind would. */
-	struct stack *st = route_stack_for(ROUTE_FROM, &c->self.sa, sizeof(c->self));
+	struct stack *st = stack_for(c);
 	if (!st)
 		return -ENETUNREACH;
 	int fd = st->ops->socket(st, c->self.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0), err;
@@ -152,6 +189,7 @@ static int rebuild(struct image_conn *c, struct repair_sk **out)
 		rawsys1(SYS_close, fd);
 		return err;
 	}
+	repair_set_netns(sk, netns_hint(st, fd));
 	if ((err = repair_set_addr(sk, REPAIR_SELF, &c->self, 0)) ||
 	    (err = repair_set_addr(sk, REPAIR_PEER, &c->peer, 0)) ||
 	    (err = repair_set_queue(sk, REPAIR_RECVQ, c->inq, c->data.inq_len, REPAIR_TAKE)) ||
@@ -308,6 +346,47 @@ static int placeholder(struct pending *p, const union repair_addr *la)
 
 static void maybe_done(void);
 
+int restore_adopt(int fd, int lfd)
+{
+	union repair_addr la, self, peer;
+	socklen_t l1 = sizeof(la), l2 = sizeof(self), l3 = sizeof(peer);
+	struct pending *np;
+	int r;
+
+	if (rawsys3(SYS_getsockname, lfd, &la.sa, &l1) < 0 || rawsys3(SYS_getsockname, fd, &self.sa, &l2) < 0 ||
+	    rawsys3(SYS_getpeername, fd, &peer.sa, &l3) < 0)
+		return -ENOTCONN;
+	pthread_mutex_lock(&mu);
+	np = realloc(pend, (npend + 1) * sizeof(*pend));
+	if (!np) {
+		pthread_mutex_unlock(&mu);
+		return -ENOMEM;
+	}
+	pend = np;
+	struct pending *p = &pend[npend];
+	memset(p, 0, sizeof(*p));
+	p->fd = fd;
+	p->ph_client = -1;
+	p->priv = -1;
+	p->owner = progfd_detached() ? (int)rawsys0(SYS_gettid) : 0;
+	p->server = 1;
+	p->self = self;
+	p->peer = peer;
+	/* the accept hook must look for placeholders before the first one can be accepted */
+	if (!__atomic_load_n(&restore_active, __ATOMIC_ACQUIRE))
+		deadline_ms = mono_ms() + (grace_ms ? grace_ms : CONFIG_RESTORE_GRACE_DEFAULT_MS);
+	__atomic_store_n(&restore_active, 1, __ATOMIC_RELEASE);
+	r = placeholder(p, &la);
+	if (r == 0) {
+		p->fd = p->owner ? fd : hide_fd(fd);   /* mu held: no accept can swap it in yet */
+		npend++;
+	} else {
+		maybe_done();
+	}
+	pthread_mutex_unlock(&mu);
+	return r;
+}
+
 /* Called with mu held: the lock lets new SYNs to port through; gone with the last listener. */
 static void lift_listener(uint16_t port)
 {
@@ -386,17 +465,38 @@ static void fill_addr(const union repair_addr *a, struct sockaddr *addr, socklen
 	*len = n;
 }
 
+/* A copy, in this thread's table, of fd in thread tid's own table (Linux 6.9: PIDFD_THREAD). */
+static int pull(int tid, int fd)
+{
+	long pfd = rawsys2(SYS_pidfd_open, tid, O_EXCL /* PIDFD_THREAD */), r;
+
+	if (pfd < 0)
+		return (int)pfd;
+	r = rawsys3(SYS_pidfd_getfd, pfd, fd, 0);
+	rawsys1(SYS_close, pfd);
+	return (int)r;
+}
+
 /* Put the restored socket p->fd under fd, with the fd and file flags the caller wants. */
 static int swap_in(struct pending *p, int fd, int nonblock, int cloexec)
 {
-	int fl = (int)rawsys3(SYS_fcntl, p->fd, F_GETFL, 0);
+	int src = p->owner ? pull(p->owner, p->fd) : p->fd;
+	int fl = src < 0 ? src : (int)rawsys3(SYS_fcntl, src, F_GETFL, 0);
+	long r = fl;
 
-	if (fl < 0)
-		return fl;
-	rawsys3(SYS_fcntl, p->fd, F_SETFL, nonblock ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK));
-	long r = rawsys3(SYS_dup3, p->fd, fd, cloexec ? O_CLOEXEC : 0);
+	if (fl >= 0) {
+		rawsys3(SYS_fcntl, src, F_SETFL, nonblock ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK));
+		r = rawsys3(SYS_dup3, src, fd, cloexec ? O_CLOEXEC : 0);
+	}
+	if (p->owner && src >= 0)
+		rawsys1(SYS_close, src);
 	if (r < 0)
 		return (int)r;
+	if (p->owner) {   /* the owner closes its own table's fds (restore_adopt_settle) */
+		p->priv = p->fd;
+		p->fd = -1;
+		return 0;
+	}
 	rawsys1(SYS_close, p->fd);
 	p->fd = -1;
 	if (p->ph_client >= 0)
@@ -516,6 +616,8 @@ void restore_expire(void)
 	for (size_t i = 0; i < npend; i++) {
 		struct pending *p = &pend[i];
 
+		if (p->owner)
+			continue;   /* in another thread's table: restore_adopt_settle */
 		if (p->fd >= 0) {
 			rawsys2(SYS_shutdown, p->fd, SHUT_WR);   /* a FIN: the peer sees a clean close */
 			rawsys1(SYS_close, p->fd);
@@ -530,4 +632,49 @@ void restore_expire(void)
 	pthread_mutex_unlock(&mu);
 	if (closed)
 		logw("restore: grace period over: %u restored connections nobody claimed were closed", closed);
+}
+
+void restore_adopt_settle(unsigned timeout_ms)
+{
+	int me = (int)rawsys0(SYS_gettid);
+	long long end;
+
+	if (!timeout_ms)
+		timeout_ms = grace_ms ? grace_ms : CONFIG_RESTORE_GRACE_DEFAULT_MS;
+	end = mono_ms() + timeout_ms;
+
+	for (;;) {
+		int left = 0, late = mono_ms() >= end;
+
+		pthread_mutex_lock(&mu);
+		for (size_t i = 0; i < npend; i++) {
+			struct pending *p = &pend[i];
+
+			if (p->owner != me)
+				continue;
+			if (p->fd >= 0 && !late) {
+				left++;
+				continue;
+			}
+			if (p->fd >= 0) {   /* never claimed: closed with a FIN, as after a grace period */
+				rawsys2(SYS_shutdown, p->fd, SHUT_WR);
+				rawsys1(SYS_close, p->fd);
+				logw("restore: a connection given back to the program was not accepted "
+				     "within %u ms: closed", timeout_ms);
+			}
+			if (p->priv >= 0)
+				rawsys1(SYS_close, p->priv);
+			if (p->ph_client >= 0)
+				rawsys1(SYS_close, p->ph_client);
+			p->fd = p->priv = p->ph_client = -1;
+			p->owner = 0;
+		}
+		if (!left)
+			maybe_done();
+		pthread_mutex_unlock(&mu);
+		if (!left)
+			return;
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
 }

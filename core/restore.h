@@ -34,6 +34,17 @@ int restore_listened(int fd);
  * connection under nfd (flags: SOCK_NONBLOCK/SOCK_CLOEXEC of accept4) and fill addr.
  * 1 if swapped, 0 if nfd is an ordinary connection, -errno. */
 int restore_accepted(int lfd, int nfd, struct sockaddr *addr, socklen_t *len, int flags);
+/* A failed hand-over gives back a live connection the checkpoint accepted from listener lfd's
+ * queue (fd: in the program's fd table): the program gets it from accept() on lfd like a
+ * restored one (a placeholder connect), within the grace period. 0, or -errno with fd
+ * untouched (the caller still owns it). */
+int restore_adopt(int fd, int lfd);
+/* After restore_adopt on a thread with its own fd table (progfd.h): the program pulls each
+ * connection into its table at accept() (pidfd_getfd), and this thread must close its own
+ * copies: waits until the program took them, at most timeout_ms (0: the restore grace
+ * period; then the rest are closed with a FIN). Returns at once on a thread sharing the
+ * program's table (nothing of its own to close). */
+void restore_adopt_settle(unsigned timeout_ms);
 /* Before the program's connect(fd, addr): 1 if a pending connection to addr now sits
  * under fd (connect succeeds), 0 to let the real connect go on. */
 int restore_connect(int fd, const struct sockaddr *addr, socklen_t len);

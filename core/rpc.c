@@ -236,7 +236,9 @@ ssize_t rpc_resp_encode(const struct rpc_resp *resp, void *buf, size_t size)
 		const struct rpc_dump_stats *t = &resp->stats;
 		stats.has_conns = stats.has_listeners = stats.has_skipped = stats.has_bytes = 1;
 		stats.has_lock_us = stats.has_pause_us = stats.has_write_us = stats.has_total_us = 1;
-		stats.has_resumed_at_us = 1;
+		stats.has_resumed_at_us = stats.has_queued = stats.has_late = 1;
+		stats.queued = t->queued;
+		stats.late = t->late;
 		stats.conns = t->conns;
 		stats.listeners = t->listeners;
 		stats.skipped = t->skipped;
@@ -393,6 +395,8 @@ int rpc_resp_decode(const void *buf, size_t len, struct rpc_resp *out, struct rp
 		out->stats.conns = t->conns;
 		out->stats.listeners = t->listeners;
 		out->stats.skipped = t->skipped;
+		out->stats.queued = t->queued;
+		out->stats.late = t->late;
 		out->stats.bytes = t->bytes;
 		out->stats.lock_us = t->lock_us;
 		out->stats.pause_us = t->pause_us;

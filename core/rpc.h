@@ -106,6 +106,7 @@ struct rpc_sock {
 /* sockshift's statistics of a successful DUMP (criu_resp.ss_dump). */
 struct rpc_dump_stats {
 	unsigned conns, listeners, skipped;
+	unsigned queued, late;              /* checkpoint_result's nqueued, nlate */
 	unsigned long long bytes, lock_us, pause_us, write_us, total_us;
 	unsigned long long resumed_at_us;   /* CLOCK_MONOTONIC; 0 = not resumed (exit mode) */
 	char netlock[64];                   /* "" = none */

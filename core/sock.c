@@ -5,22 +5,30 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "addr.h"
 #include "epolltrack.h"
 #include "fdenv.h"
 #include "fdtable.h"
 #include "log.h"
+#include "progfd.h"
+#include "rawsys.h"
 #include "real.h"
 #include "restore.h"
 #include "rehome.h"
 #include "route.h"
 #include "sock.h"
 #include "stack.h"
+#include "stack_vpoll.h"
 #include "vsock_sock.h"
 
 /* Sockets of the vsock stack are answered by core/vsock_sock.c (one load when none is open). */
 #define VSOCK_DISPATCH(fd, call) do { if (vsock_sock_owns(fd)) return (call); } while (0)
+
+/* Sockets of user-space plug-in stacks are answered by their plug-in (stack_vpoll.h): one
+ * load while no such socket exists. */
+#define VPOLL_OR(fd, call, kernel) (stack_vpoll_owns(fd) ? (call) : (kernel))
 
 /* Keeps errno as the caller had it across our own bookkeeping. */
 #define KEEP_ERRNO(stmt) do { int keep_errno_ = errno; stmt; errno = keep_errno_; } while (0)
@@ -62,7 +70,11 @@ static void track(int fd, int domain, int type, int protocol, unsigned stack_id,
 {
 	struct fdt_rec rec;
 
+	if (progfd_detached())
+		return;   /* a socket of sockshift's own thread, in its private fd table */
 	fdt_rec_init(&rec, fd, domain, type, protocol, stack_id, origin);
+	if (stack_vpoll_owns(fd))
+		rec.fd_flags = FD_CLOEXEC;   /* a user-space stack's socket never crosses exec */
 	epolltrack_forget(fd); /* registrations of a socket that had this number before */
 	if (fdt_add(&rec) < 0)
 		logw("fd %d is beyond the tracked range; it works but is not recorded", fd);
@@ -125,7 +137,7 @@ static int route_fd(int fd, enum route_dir dir, const struct sockaddr *addr, soc
 	if (want->id == rec.stack_id)
 		return 0;
 	have = stack_by_id(rec.stack_id);
-	if (rec.state & (FDT_BOUND | FDT_LISTENING | FDT_CONNECTED)) {
+	if ((rec.state & (FDT_BOUND | FDT_LISTENING | FDT_CONNECTED)) || stack_vpoll_owns(fd)) {
 		char a[ADDR_STRLEN];
 		addr_format(a, sizeof(a), addr, len);
 		logw("fd %d is in use on stack %s; %s routes to stack %s: refused", fd,
@@ -148,7 +160,7 @@ int sock_bind(int fd, const struct sockaddr *addr, socklen_t len)
 		VSOCK_DISPATCH(fd, vsock_sock_bind(fd, addr, len));
 
 	if (r == 0)
-		r = CALL0(real.bind(fd, addr, len));
+		r = VPOLL_OR(fd, stack_vpoll_bind(fd, addr, len), CALL0(real.bind(fd, addr, len)));
 
 	if (r == 0)
 		fdt_set_state(fd, FDT_BOUND, 0);
@@ -167,7 +179,7 @@ int sock_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	if (r == 0 && unlikely_restore() && restore_connect(fd, addr, len) == 1)
 		r = 0;
 	else if (r == 0)
-		r = CALL0(real.connect(fd, addr, len));
+		r = VPOLL_OR(fd, stack_vpoll_connect(fd, addr, len), CALL0(real.connect(fd, addr, len)));
 
 	/* EINPROGRESS still creates the connection; its outcome is read later via SO_ERROR. */
 	if (r == 0 || r == -EINPROGRESS)
@@ -200,7 +212,7 @@ int sock_listen(int fd, int backlog)
 		VSOCK_DISPATCH(fd, vsock_sock_listen(fd, backlog));
 
 	if (r == 0)
-		r = CALL0(real.listen(fd, backlog));
+		r = VPOLL_OR(fd, stack_vpoll_listen(fd, backlog), CALL0(real.listen(fd, backlog)));
 
 	if (r == 0)
 		fdt_set_backlog(fd, backlog);
@@ -222,9 +234,11 @@ int sock_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags, int i
 	/* Ask for the peer ourselves when the caller did not, so the log can show it. */
 	struct sockaddr *a = addr ? addr : (LOG_ON(LOGL_DEBUG) ? (struct sockaddr *)&ss : NULL);
 	socklen_t *l = addr ? len : (a ? &sslen : NULL);
-	nfd = is_accept4 ? real.accept4(fd, a, l, flags) : real.accept(fd, a, l);
-	if (nfd < 0) {
+	if (stack_vpoll_owns(fd))
+		nfd = stack_vpoll_accept4(fd, a, l, is_accept4 ? flags : 0);
+	else if ((nfd = is_accept4 ? real.accept4(fd, a, l, flags) : real.accept(fd, a, l)) < 0)
 		nfd = -errno;
+	if (nfd < 0) {
 		errno = e;
 		if (nfd != -EAGAIN || LOG_ON(LOGL_DEBUG))
 			logd("%s fd=%d stack=%s -> -1 %s", is_accept4 ? "accept4" : "accept", fd,
@@ -251,7 +265,7 @@ int sock_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags, int i
 int sock_getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	VSOCK_DISPATCH(fd, vsock_sock_getsockname(fd, addr, len));
-	int r = CALL0(real.getsockname(fd, addr, len));
+	int r = VPOLL_OR(fd, stack_vpoll_getsockname(fd, addr, len), CALL0(real.getsockname(fd, addr, len)));
 
 	log_result("getsockname", fd, r == 0 ? addr : NULL, r == 0 && len ? *len : 0, r);
 	return r;
@@ -260,7 +274,7 @@ int sock_getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 int sock_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 {
 	VSOCK_DISPATCH(fd, vsock_sock_getpeername(fd, addr, len));
-	int r = CALL0(real.getpeername(fd, addr, len));
+	int r = VPOLL_OR(fd, stack_vpoll_getpeername(fd, addr, len), CALL0(real.getpeername(fd, addr, len)));
 
 	log_result("getpeername", fd, r == 0 ? addr : NULL, r == 0 && len ? *len : 0, r);
 	return r;
@@ -269,7 +283,8 @@ int sock_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 int sock_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	VSOCK_DISPATCH(fd, vsock_sock_setsockopt(fd, level, name, val, len));
-	int r = CALL0(real.setsockopt(fd, level, name, val, len));
+	int r = VPOLL_OR(fd, stack_vpoll_setsockopt(fd, level, name, val, len),
+			 CALL0(real.setsockopt(fd, level, name, val, len)));
 
 	if (r == 0 && val)
 		fdt_set_opt(fd, level, name, val, len);
@@ -281,7 +296,8 @@ int sock_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 int sock_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
 	VSOCK_DISPATCH(fd, vsock_sock_getsockopt(fd, level, name, val, len));
-	int r = CALL0(real.getsockopt(fd, level, name, val, len));
+	int r = VPOLL_OR(fd, stack_vpoll_getsockopt(fd, level, name, val, len),
+			 CALL0(real.getsockopt(fd, level, name, val, len)));
 
 	logd("getsockopt fd=%d level=%d name=%d stack=%s -> %d%s%s", fd, level, name, stack_name_of(fd),
 	     r < 0 ? -1 : 0, r < 0 ? " " : "", r < 0 ? log_errname(r) : "");
@@ -290,7 +306,7 @@ int sock_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 
 int sock_shutdown(int fd, int how)
 {
-	int r = CALL0(real.shutdown(fd, how));
+	int r = VPOLL_OR(fd, stack_vpoll_shutdown(fd, how), CALL0(real.shutdown(fd, how)));
 
 	if (r == 0)
 		fdt_set_state(fd, (how != SHUT_WR ? FDT_SHUT_RD : 0) | (how != SHUT_RD ? FDT_SHUT_WR : 0), 0);
@@ -346,6 +362,23 @@ void sock_fcntl_done(int fd, int cmd, long arg, int ret, int err)
 		break;
 	case F_SETFD:
 		fdt_set_fd_flags(fd, (int)arg);
+		break;
+	}
+}
+
+void sock_ioctl_done(int fd, unsigned long req)
+{
+	int fl;
+
+	switch (req) {
+	case FIOCLEX:
+	case FIONCLEX:   /* python's os.set_inheritable() */
+		fdt_set_fd_flags(fd, req == FIOCLEX ? FD_CLOEXEC : 0);
+		break;
+	case FIONBIO:
+		fl = (int)rawsys3(SYS_fcntl, fd, F_GETFL, 0);
+		if (fl >= 0)
+			fdt_set_status_flags(fd, fl);
 		break;
 	}
 }

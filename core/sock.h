@@ -35,6 +35,9 @@ void sock_closed(int fd, int ret, int err);
 void sock_closed_range(unsigned first, unsigned last, int flags, int ret, int err);
 void sock_duped(const char *call, int oldfd, int newfd, int cloexec, int err);
 void sock_fcntl_done(int fd, int cmd, long arg, int ret, int err);
+/* After a successful ioctl on a known socket: FIOCLEX/FIONCLEX and FIONBIO change what the
+ * fd table records (close-on-exec, O_NONBLOCK). */
+void sock_ioctl_done(int fd, unsigned long req);
 /* recvmsg()/recvmmsg(): adopt socket fds received with SCM_RIGHTS. */
 void sock_received_fds(const struct msghdr *msg);
 

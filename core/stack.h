@@ -83,5 +83,11 @@ int stack_plugin_load(struct stack *st, const char *name, const char *options, c
 /* Whether st joined the namespace of the same plug-in stack made by an earlier image (an
  * ancestor that exec'd this one) instead of making a second host; see stack_plugin.c. */
 int stack_plugin_joined(const struct stack *st);
+/* Whether st is a plug-in stack this process made and has not ended (not joined, not a
+ * forked child's copy of its parent's). */
+int stack_plugin_owned(const struct stack *st);
+/* Ends a plug-in stack this process made (its delstack; before an exec, stack_helper.h):
+ * 1 ended, 0 not this process's to end, -ENOTSUP if the plug-in has no delstack. */
+int stack_plugin_close(struct stack *st);
 
 #endif

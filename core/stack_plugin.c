@@ -10,10 +10,10 @@
  * newstack(vnlv, OPTIONS, &functions) makes the stack, and getstackdata() answers the
  * stackdata of the stack on whose behalf sockshift is calling.
  *
- * Only plug-ins whose socket() returns a kernel socket (kernel, vdestack: the kernel-backed
- * ones) can be used: every later call the program makes then works on that fd directly.
- * A plug-in returning anything else (a user-space stack's vpoll fd) is refused at its
- * first socket with EPROTONOSUPPORT; forwarding every call to such stacks is not done.
+ * A plug-in whose socket() returns a kernel socket of the family asked for (kernel,
+ * vdestack: the kernel-backed ones) needs nothing more: every later call the program makes
+ * works on that fd directly. Anything else is a user-space stack's vpoll fd, handed to
+ * stack_vpoll.c, which forwards every later call on it to the plug-in.
  * vdestack:VNL is this loader with NAME "vdestack" (stack_vde.c).
  *
  * One host per configuration: a program exec'd by one on a plug-in stack (socat's EXEC:,
@@ -24,6 +24,9 @@
  * helper task that lives in the stack's namespace and that namespace's inode, so a reused
  * pid is not mistaken for it), and a later image with the same spec joins that namespace (a netns stack on /proc/PID/ns/net) instead of plugging in again.
  * A new stack is made only if that helper is gone (its host is off the network then).
+ * Helpers die with the process that made them, and a process that execs ends first the
+ * stacks no inherited socket needs (stack_helper.h), so only a stack kept for such a
+ * socket, or one of a parent that forked us, is there to join.
  * The earlier image configured that namespace with the same net commands: on a joined
  * stack an address or an identical route that is there already counts as done (netconf.c).
  * A plug-in's own socket() calls come back through the shim when its code runs under it:
@@ -32,6 +35,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -39,9 +43,12 @@
 
 #include "plugins/ioth_abi.h"
 #include "log.h"
+#include "plugin_license.h"
 #include "rawsys.h"
 #include "real.h"
 #include "stack.h"
+#include "stack_helper.h"
+#include "stack_vpoll.h"
 
 #ifndef SOCKSHIFT_LIBDIR
 #define SOCKSHIFT_LIBDIR "/usr/local/lib"
@@ -54,6 +61,7 @@ struct plugin {
 	void *dl;
 	void *stackdata;
 	struct ioth_functions f;
+	int *(*errno_location)(void);   /* the errno its functions set (its own libc's) */
 };
 
 static struct plugin plugins[STACK_MAX];
@@ -107,6 +115,37 @@ static void *plugin_getstackdata(void)
 	return current_stackdata;
 }
 
+static void *plugin_set_current(void *stackdata)
+{
+	void *prev = current_stackdata;
+
+	current_stackdata = stackdata;
+	return prev;
+}
+
+/* Hands a user-space stack's socket to stack_vpoll.c, which forwards every later call on
+ * it to the plug-in; fd or -errno. */
+static int vpoll_adopt(struct stack *st, struct plugin *p, int fd, int type)
+{
+	struct stack_vpoll_backend be = {
+		.f = &p->f, .stackdata = p->stackdata, .owner = p->owner,
+		.set_current = plugin_set_current, .errno_location = p->errno_location,
+	};
+	int r = stack_vpoll_register(st->id, &be);
+
+	if (r == 0)
+		r = stack_vpoll_adopt(st->id, fd, type & SOCK_NONBLOCK);
+	if (r < 0) {
+		logw("stack %s: cannot map the plug-in's socket %d: %s", st->name, fd, log_errname(r));
+		current_stackdata = p->stackdata;
+		if (p->f.close)
+			p->f.close(fd);
+		current_stackdata = NULL;
+		return r;
+	}
+	return fd;
+}
+
 static int plugin_socket(struct stack *st, int domain, int type, int protocol)
 {
 	struct plugin *p = st->priv;
@@ -138,13 +177,11 @@ static int plugin_socket(struct stack *st, int domain, int type, int protocol)
 		errno = e;
 		return fd;
 	}
-	if (real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0) {
-		logw("stack %s: plug-in socket %d is not a kernel socket; user-space stacks are not "
-		     "supported", st->name, fd);
-		if (p->f.close)
-			p->f.close(fd);
+	errno = e;
+	/* Not a kernel socket of that family: a user-space stack's vpoll fd (stack_vpoll.h). */
+	if (real.getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) < 0 || dom != domain) {
 		errno = e;
-		return -EPROTONOSUPPORT;
+		return vpoll_adopt(st, p, fd, type);
 	}
 	errno = e;
 	return fd;
@@ -157,6 +194,30 @@ static int exists(const char *path)
 	struct stat sb;
 
 	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* A non-reentrant plug-in gets a new link-map namespace, with a libc of its own. That
+ * libc keeps its own table of thread-specific keys but stores values in the threads'
+ * shared descriptors, so its first keys would alias the program's (LWIPv6's per-thread
+ * data read socat's: a crash). The namespace is made by loading its libc first, which
+ * then hands out (and keeps) the low keys, before the plug-in is loaded there. */
+#define PRIVATE_KEYS_RESERVED 256
+
+static void *load_private(const char *path)
+{
+	void *libc = dlmopen(LM_ID_NEWLM, "libc.so.6", RTLD_NOW | RTLD_LOCAL);
+	Lmid_t lm;
+
+	if (!libc || dlinfo(libc, RTLD_DI_LMID, &lm) != 0)
+		return dlmopen(LM_ID_NEWLM, path, RTLD_NOW | RTLD_LOCAL);
+	int (*key_create)(pthread_key_t *, void (*)(void *)) =
+		(int (*)(pthread_key_t *, void (*)(void *)))dlsym(libc, "pthread_key_create");
+	for (int i = 0; key_create && i < PRIVATE_KEYS_RESERVED; i++) {
+		pthread_key_t k;
+		if (key_create(&k, NULL) != 0)
+			break;
+	}
+	return dlmopen(lm, path, RTLD_NOW | RTLD_LOCAL);
 }
 
 /* Finds and loads ioth_NAME; 0 or -errno with why filled. */
@@ -181,7 +242,7 @@ static int load(const char *name, void **dl, char *why, size_t whylen)
 			if (!exists(path))
 				continue;
 			*dl = reentrant ? dlopen(path, RTLD_NOW | RTLD_LOCAL)
-					: dlmopen(LM_ID_NEWLM, path, RTLD_NOW | RTLD_LOCAL);
+					: load_private(path);
 			if (!*dl) {
 				const char *e = dlerror();
 				log_fmt(why, whylen, "cannot load plug-in %s: %s", path, e ? e : "?");
@@ -353,6 +414,13 @@ int stack_plugin_load(struct stack *st, const char *name, const char *options, c
 	if (r < 0)
 		return r;
 	lookup(p->dl, name, &p->f);
+	char sym[128];
+	log_fmt(sym, sizeof(sym), "ioth_%s_license", name);
+	const char *const *tag = dlsym(p->dl, sym);     /* libioth: a const char * variable */
+	r = plugin_license_check(name, tag ? *tag : NULL, why, whylen);
+	if (r < 0)
+		goto err_dl;
+	p->errno_location = (int *(*)(void))dlsym(p->dl, "__errno_location");
 	if (!p->f.newstack) {
 		log_fmt(why, whylen, "plug-in %s has no ioth_%s_newstack", name, name);
 		r = -ENOEXEC;
@@ -361,7 +429,9 @@ int stack_plugin_load(struct stack *st, const char *name, const char *options, c
 	long before[64], after[64], helper = 0;
 	int nb = children(before, 64), na;
 	errno = 0;
+	stack_helper_watch_begin(); /* its helper processes end with us (stack_helper.h) */
 	p->stackdata = p->f.newstack((const char **)vnlv, options, &p->f);
+	stack_helper_watch_end();
 	na = children(after, 64);
 	for (int i = 0; i < na && nhelpers < HELPERS_MAX; i++) {
 		int old = 0;
@@ -374,7 +444,8 @@ int stack_plugin_load(struct stack *st, const char *name, const char *options, c
 		}
 	}
 	if (!p->stackdata) {
-		r = errno ? -errno : -EIO;
+		int pe = p->errno_location ? *p->errno_location() : errno;   /* its libc's errno */
+		r = pe > 0 ? -pe : -EIO;
 		log_fmt(why, whylen, "plug-in %s could not make a stack on %s: %s (%s)", name,
 			vnlv[0] ? vnlv[0] : "(no VNL)", strerror(-r), log_errname(r));
 		goto err_dl;
@@ -415,4 +486,38 @@ int stack_plugin_open(struct stack *st, const char *arg, char *why, size_t whyle
 		vnlv[n++] = v;
 	}
 	return stack_plugin_load(st, name, opts ? opts : "", vnlv, why, whylen);
+}
+
+static int closed_socket(struct stack *st, int domain, int type, int protocol)
+{
+	(void)domain, (void)type, (void)protocol;
+	logw("stack %s was ended (before an exec that failed); no new sockets on it", st->name);
+	return -ENETDOWN;
+}
+
+static const struct stack_ops closed_ops = { .socket = closed_socket };
+
+int stack_plugin_owned(const struct stack *st)
+{
+	const struct plugin *p = st->priv;
+
+	return st->ops == &plugin_ops && p && p->owner == rawsys0(SYS_getpid) && p->stackdata;
+}
+
+/* Ends (delstack) a plug-in stack this process made; its sockets stay open, new ones fail
+ * with ENETDOWN. 1 ended, 0 not ours to end, -ENOTSUP without a delstack. */
+int stack_plugin_close(struct stack *st)
+{
+	struct plugin *p = st->priv;
+
+	if (!stack_plugin_owned(st))
+		return 0;
+	if (!p->f.delstack)
+		return -ENOTSUP;
+	current_stackdata = p->stackdata;
+	p->f.delstack(p->stackdata);
+	current_stackdata = NULL;
+	p->stackdata = NULL;
+	st->ops = &closed_ops;
+	return 1;
 }

@@ -10,10 +10,11 @@
 #include "config.h"
 #include "log.h"
 #include "netconf.h"
+#include "plugin_license.h"
 #include "route.h"
 #include "stack_setup.h"
 
-static int name_ok(const char *s)
+int stack_setup_name_ok(const char *s)
 {
 	if (!*s || !strcmp(s, "kernel") || !strcmp(s, "none") || !strcmp(s, "default"))
 		return 0;
@@ -59,7 +60,7 @@ int stack_setup_parse_list(const char *text, struct stack_setup_entry *out, int 
 		}
 		*eq = '\0';
 		name = trim(item);
-		if (!name_ok(name) || strlen(name) >= STACK_NAME_MAX) {
+		if (!stack_setup_name_ok(name) || strlen(name) >= STACK_NAME_MAX) {
 			log_fmt(why, whylen, "'%.60s' is not a stack name (letters, digits, '_', '-'; "
 				"not kernel, none or default)", name);
 			return -EINVAL;
@@ -143,6 +144,7 @@ int stack_setup_apply(const struct config *cfg, char *why, size_t whylen)
 		log_fmt(why, whylen, "stacks: %s", inner);
 		return r;
 	}
+	plugin_license_set(cfg->license);   /* checked as each plug-in loads */
 	for (int i = 0; i < n; i++) {
 		r = stack_open_named(list[i].name, &list[i].spec, &st, inner, sizeof(inner));
 		if (r < 0) {
@@ -153,6 +155,8 @@ int stack_setup_apply(const struct config *cfg, char *why, size_t whylen)
 	r = stack_spec_parse(cfg->stack, &spec, inner, sizeof(inner));
 	if (r == 0)
 		r = stack_open(&spec, &st, inner, sizeof(inner));
+	else if ((st = stack_by_name(cfg->stack)))   /* stack = NAME of a named stack */
+		r = 0;
 	if (r < 0) {
 		log_fmt(why, whylen, "stack '%s' is not available: %s", cfg->stack, inner);
 		return r;

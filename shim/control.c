@@ -1,6 +1,7 @@
 /*
- * control — starts the control socket server (core/control.h) at init, keeps its listening
- * fd among sockshift's own fds (ownfd.h), and removes the socket at exit.
+ * control — starts the control socket server (core/control.h) at init, on a thread with its
+ * own fd table (progfd.h: the listening socket is not among the program's fds), and removes
+ * the socket at exit.
  *
  * The checkpoint plugs in here: ops.dump / ops.check / ops.dump_done below are what the
  * server calls for DUMP and CHECK (without them the server answers ENOSYS).
@@ -14,7 +15,6 @@
 
 #include "config.h"
 #include "control.h"
-#include "ownfd.h"
 #include "shim.h"
 #include "stack.h"
 
@@ -55,11 +55,6 @@ static void unlink_at_exit(void)
 	}
 }
 
-void shim_control_fd_moved(int oldfd, int newfd)
-{
-	control_server_fd_moved(server, oldfd, newfd);
-}
-
 void shim_control_start(const struct config *cfg)
 {
 	char path[PATH_MAX], err[CONFIG_ERR_MAX];
@@ -73,12 +68,13 @@ void shim_control_start(const struct config *cfg)
 		shim_fatal(SHIM_EXIT_CONFIG, "control socket: no default path: %s "
 			   "(set SOCKSHIFT_CONTROL=PATH, or =off)", log_errname(r));
 	ops.stack_name = stack_default() ? stack_default()->name : "kernel";
-	r = control_server_start(path, &ops, ownfd_adopt, &server, err, sizeof(err));
+	r = control_server_start(path, &ops, CONTROL_SERVER_DETACH, &server, err, sizeof(err));
 	if (r == -EADDRINUSE && cfg->control[0]) {
 		/* A child that inherited SOCKSHIFT_CONTROL: its parent has the path. */
 		logi("control socket: %s", err);
 		if (control_default_path(getpid(), path, sizeof(path)) == 0)
-			r = control_server_start(path, &ops, ownfd_adopt, &server, err, sizeof(err));
+			r = control_server_start(path, &ops, CONTROL_SERVER_DETACH, &server, err,
+						 sizeof(err));
 	}
 	if (r < 0)
 		shim_fatal(SHIM_EXIT_CONFIG, "control socket is not available: %s "

@@ -9,9 +9,11 @@
 
 #include "fdtable.h"
 #include "ownfd.h"
+#include "progfd.h"
 #include "quiesce.h"
 #include "shim.h"
 #include "sock.h"
+#include "vpoll_gate.h"
 
 int __close(int fd);
 int __dup2(int oldfd, int newfd);
@@ -21,9 +23,13 @@ void closefrom(int lowfd);
 
 SHIM_API int close(int fd)
 {
-	shim_enter();
-	if (unlikely(ownfd_is(fd)))
+	shim_enter_nostart();
+	if (unlikely(ownfd_is(fd)) && !progfd_detached())
 		return 0; /* the log fd stays ours; the program believed it closed something */
+	if (unlikely(stack_vpoll_owns(fd))) {
+		fdt_del(fd);
+		VPOLL_GATE(fd, stack_vpoll_close(fd));
+	}
 	struct quiesce_slot *q_ = quiesce_enter(fd);   /* no close of a frozen socket */
 	int known = fdt_known(fd);
 	if (known)
@@ -46,7 +52,7 @@ static int close_range_sparing(unsigned first, unsigned last, int flags)
 	int r = 0;
 
 	for (unsigned fd = first; fd <= last && fd >= first; ) {
-		if (fd >= OWNFD_MIN_NUMBER && ownfd_is((int)fd)) {
+		if (fd >= OWNFD_MIN_NUMBER && ownfd_is((int)fd) && !progfd_detached()) {
 			if (fd > lo)
 				r |= real.close_range(lo, fd - 1, flags);
 			lo = fd + 1;
@@ -63,16 +69,23 @@ static int close_range_sparing(unsigned first, unsigned last, int flags)
 
 SHIM_API int close_range(unsigned int first, unsigned int last, int flags)
 {
-	shim_enter();
+	shim_enter_nostart();
 	if (unlikely(!real.close_range))
 		return errno = ENOSYS, -1;
 	if (first > last)
 		return real.close_range(first, last, flags);
 	struct quiesce_slot *q_ = quiesce_enter((int)first);
-	if (!(flags & CLOSE_RANGE_CLOEXEC))
+	if (!(flags & CLOSE_RANGE_CLOEXEC)) {
+		stack_vpoll_close_range(first, last);
 		fdt_del_range(first, last);
+	}
 	int r = close_range_sparing(first, last, flags);
 	quiesce_leave(q_);
+	if ((flags & CLOSE_RANGE_CLOEXEC) && r == 0) {
+		int e = errno;
+		fdt_set_fd_flags_range(first, last, FD_CLOEXEC);   /* exec must not pass them on */
+		errno = e;
+	}
 	if (unlikely(LOG_ON(LOGL_DEBUG))) {
 		int e = errno;
 		sock_closed_range(first, last, flags, r, e);
@@ -83,7 +96,7 @@ SHIM_API int close_range(unsigned int first, unsigned int last, int flags)
 
 SHIM_API void closefrom(int lowfd)
 {
-	shim_enter();
+	shim_enter_nostart();
 	if (lowfd < 0)
 		lowfd = 0;
 	int e = errno;
@@ -92,14 +105,27 @@ SHIM_API void closefrom(int lowfd)
 		return;
 	}
 	errno = e;
+	stack_vpoll_close_range((unsigned)lowfd, ~0U);
 	fdt_del_range((unsigned)lowfd, ~0U);
 	if (real.closefrom)
 		real.closefrom(lowfd);
 }
 
+/* A user-space stack's socket: duplicated and mapped by core (always close-on-exec). */
+static int vpoll_dup(const char *call, int oldfd, int newfd, int minfd)
+{
+	int e = errno, r = stack_vpoll_dup(oldfd, newfd, minfd);
+
+	if (r >= 0 && r != oldfd)
+		sock_duped(call, oldfd, r, 1, 0);
+	return (int)shim_ret(r, e);
+}
+
 SHIM_API int dup(int oldfd)
 {
-	shim_enter();
+	shim_enter_nostart();
+	if (unlikely(stack_vpoll_owns(oldfd)))
+		return vpoll_dup("dup", oldfd, -1, 0);
 	int r = real.dup(oldfd);
 	if (r >= 0 || fdt_known(oldfd)) {
 		int e = errno;
@@ -111,11 +137,18 @@ SHIM_API int dup(int oldfd)
 
 static int dup_onto(const char *call, int oldfd, int newfd, int flags, int use_dup3)
 {
-	shim_enter();
-	if (unlikely(ownfd_is(newfd))) {
+	shim_enter_nostart();
+	if (unlikely(ownfd_is(newfd)) && !progfd_detached()) {
 		int e = errno;
 		ownfd_evacuate(newfd);
 		errno = e;
+	}
+	if (unlikely(stack_vpoll_owns(oldfd)))
+		return vpoll_dup(call, oldfd, newfd, -1);
+	if (unlikely(stack_vpoll_owns(newfd))) {   /* the dup closes it: its plug-in socket goes */
+		int e = errno, f = stack_vpoll_forget(newfd);
+		if (f < 0)
+			return (int)shim_ret(f, e);
 	}
 	struct quiesce_slot *q_ = quiesce_enter(oldfd);   /* dup2 onto a frozen socket closes it */
 	int r = use_dup3 ? real.dup3(oldfd, newfd, flags) : real.dup2(oldfd, newfd);
@@ -141,7 +174,13 @@ SHIM_API int dup3(int oldfd, int newfd, int flags)
 
 static int fcntl_common(int fd, int cmd, void *arg, int use64)
 {
-	shim_enter();
+	shim_enter_nostart();
+	if (unlikely(stack_vpoll_owns(fd))) {
+		int e = errno, r = stack_vpoll_fcntl(fd, cmd, (long)arg);
+		if (r >= 0)
+			sock_fcntl_done(fd, cmd, (long)arg, r, 0);
+		return (int)shim_ret(r, e);
+	}
 	int r = use64 && real.fcntl64 ? real.fcntl64(fd, cmd, arg) : real.fcntl(fd, cmd, arg);
 	switch (cmd) {
 	case F_DUPFD:

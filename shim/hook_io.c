@@ -9,6 +9,7 @@
 #include "quiesce.h"
 #include "shim.h"
 #include "sock.h"
+#include "vpoll_gate.h"
 #include "vsock_sock.h"
 
 ssize_t __send(int fd, const void *buf, size_t len, int flags);
@@ -27,6 +28,7 @@ int __sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags);
 SHIM_API ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
 	shim_enter();
+	VPOLL_GATE(fd, stack_vpoll_sendto(fd, buf, len, flags, NULL, 0));
 	struct quiesce_slot *q_ = quiesce_enter(fd);
 	ssize_t r = real.send(fd, buf, len, flags);
 	quiesce_leave(q_);
@@ -39,6 +41,7 @@ SHIM_API ssize_t sendto(int fd, const void *buf, size_t len, int flags, const st
 			socklen_t alen)
 {
 	shim_enter();
+	VPOLL_GATE(fd, stack_vpoll_sendto(fd, buf, len, flags, addr, alen));
 	if (unlikely(addr && route_active())) { /* routing rules may pick another stack */
 		int e = errno, rr = sock_route_sendto(fd, addr, alen);
 		if (rr < 0)
@@ -54,6 +57,7 @@ SHIM_API ssize_t sendto(int fd, const void *buf, size_t len, int flags, const st
 SHIM_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	shim_enter();
+	VPOLL_GATE(fd, stack_vpoll_sendmsg(fd, msg, flags));
 	if (unlikely(msg && msg->msg_name && route_active())) {
 		int e = errno, rr = sock_route_sendto(fd, msg->msg_name, msg->msg_namelen);
 		if (rr < 0)
@@ -69,6 +73,7 @@ SHIM_API ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 SHIM_API int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
 	shim_enter();
+	VPOLL_GATE(fd, stack_vpoll_sendmmsg(fd, vec, vlen, flags));
 	struct quiesce_slot *q_ = quiesce_enter(fd);
 	int r = real.sendmmsg(fd, vec, vlen, flags);
 	quiesce_leave(q_);
@@ -81,6 +86,7 @@ SHIM_API int __sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flag
 SHIM_API ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
 	shim_enter();
+	VPOLL_GATE(fd, stack_vpoll_recvfrom(fd, buf, len, flags, NULL, NULL));
 	int g_ = vsock_read_gate(fd);
 	if (unlikely(g_ < 0))
 		return shim_ret(g_, errno);
@@ -96,6 +102,7 @@ SHIM_API ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct socka
 			  socklen_t *alen)
 {
 	shim_enter();
+	VPOLL_GATE(fd, stack_vpoll_recvfrom(fd, buf, len, flags, addr, alen));
 	int g_ = vsock_read_gate(fd);
 	if (unlikely(g_ < 0))
 		return shim_ret(g_, errno);
@@ -109,6 +116,7 @@ SHIM_API ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct socka
 SHIM_API ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	shim_enter();
+	VPOLL_GATE(fd, stack_vpoll_recvmsg(fd, msg, flags));
 	int g_ = vsock_read_gate(fd);
 	if (unlikely(g_ < 0))
 		return shim_ret(g_, errno);
@@ -128,6 +136,7 @@ SHIM_API int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
 		      struct timespec *timeout)
 {
 	shim_enter();
+	VPOLL_GATE(fd, stack_vpoll_recvmmsg(fd, vec, vlen, flags));
 	struct quiesce_slot *q_ = quiesce_enter(fd);
 	int r = real.recvmmsg(fd, vec, vlen, flags, timeout);
 	quiesce_leave(q_);
@@ -146,6 +155,7 @@ SHIM_API int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
 SHIM_API ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
 {
 	shim_enter();
+	VPOLL_GATE(fd, stack_vpoll_recvfrom(fd, buf, len < buflen ? len : buflen, flags, NULL, NULL));
 	int g_ = vsock_read_gate(fd);
 	if (unlikely(g_ < 0))
 		return shim_ret(g_, errno);
@@ -162,6 +172,7 @@ SHIM_API ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, in
 				struct sockaddr *addr, socklen_t *alen)
 {
 	shim_enter();
+	VPOLL_GATE(fd, stack_vpoll_recvfrom(fd, buf, len < buflen ? len : buflen, flags, addr, alen));
 	int g_ = vsock_read_gate(fd);
 	if (unlikely(g_ < 0))
 		return shim_ret(g_, errno);

@@ -6,10 +6,13 @@
  * vfork is performed as fork: a wrapper function cannot return into a vfork child safely
  * (the child would reuse the parent's stack frame). Programs see the same results.
  * exec* and posix_spawn* pass an environment built by shim_exec_env(): LD_PRELOAD with
- * the shim, the SOCKSHIFT_* settings, and the sockets that survive the exec.
+ * the shim, the SOCKSHIFT_* settings, and the sockets that survive the exec. Before an
+ * exec the plug-in stacks this process made end (stack_helper.h); clone() is hooked only
+ * so that a plug-in's helper process dies with the program.
  */
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "envp.h"
@@ -17,6 +20,7 @@
 #include "fdtable.h"
 #include "rawsys.h"
 #include "shim.h"
+#include "stack_helper.h"
 
 extern char **environ;
 extern char shim_self_path[];
@@ -29,7 +33,7 @@ int execveat(int dirfd, const char *path, char *const argv[], char *const envp[]
 
 SHIM_API pid_t fork(void)
 {
-	shim_enter();
+	shim_enter_nostart();
 	pid_t p = real.fork();
 	if (p > 0)
 		logd("fork -> child %d", (int)p);
@@ -45,7 +49,7 @@ SHIM_API pid_t __vfork(void) __attribute__((alias("vfork")));
 
 SHIM_API pid_t _Fork(void)
 {
-	shim_enter();
+	shim_enter_nostart();
 	if (unlikely(!real._Fork))
 		return errno = ENOSYS, -1;
 	fdt_fork_prepare();
@@ -55,6 +59,21 @@ SHIM_API pid_t _Fork(void)
 	else
 		fdt_fork_parent();
 	return p;
+}
+
+/* A plug-in's helper (libvdestack clones one per stack) is started through here. */
+SHIM_API int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+	int e = errno;
+	va_list ap;
+
+	shim_enter_nostart();
+	va_start(ap, arg);
+	pid_t *ptid = va_arg(ap, pid_t *);
+	void *tls = va_arg(ap, void *);
+	pid_t *ctid = va_arg(ap, pid_t *);
+	va_end(ap);
+	return (int)shim_ret(stack_helper_clone(fn, stack, flags, arg, ptid, tls, ctid), e);
 }
 
 static void *arena_alloc(size_t size)
@@ -94,15 +113,17 @@ char **shim_exec_env(char *const envp[], void **arena, size_t *size)
 }
 
 /* Runs one exec-family call with the shim's environment; returns only on failure. */
-#define WITH_ENV(envp, call)                                                              \
+#define WITH_ENV(dirfd, path, envp, call)                                                 \
 	({                                                                                \
 		void *arena_;                                                             \
 		size_t size_;                                                             \
 		char **env_ = shim_exec_env(envp, &arena_, &size_);                       \
 		int r_ = -1;                                                              \
 		if (env_) {                                                               \
+			int ended_ = stack_helper_exec_prepare(dirfd, path);              \
 			r_ = (call);                                                      \
 			int e_ = errno;                                                   \
+			stack_helper_exec_failed(ended_);                                 \
 			shim_exec_env_free(arena_, size_);                                \
 			errno = e_;                                                       \
 		}                                                                         \
@@ -111,9 +132,9 @@ char **shim_exec_env(char *const envp[], void **arena, size_t *size)
 
 SHIM_API int execve(const char *path, char *const argv[], char *const envp[])
 {
-	shim_enter();
+	shim_enter_nostart();
 	logd("execve %s", path);
-	return WITH_ENV(envp, real.execve(path, argv, env_));
+	return WITH_ENV(AT_FDCWD, path, envp, real.execve(path, argv, env_));
 }
 
 SHIM_API int execv(const char *path, char *const argv[])
@@ -123,9 +144,10 @@ SHIM_API int execv(const char *path, char *const argv[])
 
 SHIM_API int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	shim_enter();
+	shim_enter_nostart();
 	logd("execvpe %s", file);
-	return WITH_ENV(envp, real.execvpe(file, argv, env_));
+	const char *path = strchr(file, '/') ? file : NULL; /* else a PATH search */
+	return WITH_ENV(AT_FDCWD, path, envp, real.execvpe(file, argv, env_));
 }
 
 SHIM_API int execvp(const char *file, char *const argv[])
@@ -135,18 +157,19 @@ SHIM_API int execvp(const char *file, char *const argv[])
 
 SHIM_API int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	shim_enter();
+	shim_enter_nostart();
 	logd("fexecve fd=%d", fd);
-	return WITH_ENV(envp, real.fexecve(fd, argv, env_));
+	return WITH_ENV(AT_FDCWD, NULL, envp, real.fexecve(fd, argv, env_));
 }
 
 SHIM_API int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
 {
-	shim_enter();
+	shim_enter_nostart();
 	if (unlikely(!real.execveat))
 		return errno = ENOSYS, -1;
 	logd("execveat %s", path);
-	return WITH_ENV(envp, real.execveat(dirfd, path, argv, env_, flags));
+	const char *file = (flags & AT_EMPTY_PATH) && !*path ? NULL : path;
+	return WITH_ENV(dirfd, file, envp, real.execveat(dirfd, path, argv, env_, flags));
 }
 
 /* execl, execlp, execle: collect the variadic argv (the count is bounded by ARG_MAX). */
@@ -194,7 +217,7 @@ static int spawn_common(int usepath, pid_t *pid, const char *path,
 	size_t size;
 	int r;
 
-	shim_enter();
+	shim_enter_nostart();
 	char **env = shim_exec_env(envp ? envp : environ, &arena, &size);
 	if (!env)
 		return errno;

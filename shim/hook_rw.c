@@ -12,6 +12,7 @@
 #include "quiesce.h"
 #include "rawsys.h"
 #include "shim.h"
+#include "vpoll_gate.h"
 #include "vsock_sock.h"
 
 ssize_t __read(int fd, void *buf, size_t len);
@@ -32,6 +33,7 @@ SHIM_API ssize_t read(int fd, void *buf, size_t len)
 {
 	if (unlikely(!real.read))
 		return raw3(SYS_read, fd, buf, len);
+	VPOLL_GATE(fd, stack_vpoll_read(fd, buf, len));
 	int g_ = vsock_read_gate(fd);
 	if (unlikely(g_ < 0))
 		return shim_ret(g_, errno);
@@ -47,6 +49,7 @@ SHIM_API ssize_t write(int fd, const void *buf, size_t len)
 {
 	if (unlikely(!real.write))
 		return raw3(SYS_write, fd, buf, len);
+	VPOLL_GATE(fd, stack_vpoll_write(fd, buf, len));
 	struct quiesce_slot *q = fdt_known(fd) ? quiesce_enter(fd) : NULL;
 	ssize_t r = real.write(fd, buf, len);
 	if (q)
@@ -59,6 +62,7 @@ SHIM_API ssize_t readv(int fd, const struct iovec *iov, int n)
 {
 	if (unlikely(!real.readv))
 		return raw3(SYS_readv, fd, iov, n);
+	VPOLL_GATE(fd, stack_vpoll_readv(fd, iov, n));
 	int g_ = vsock_read_gate(fd);
 	if (unlikely(g_ < 0))
 		return shim_ret(g_, errno);
@@ -73,6 +77,7 @@ SHIM_API ssize_t writev(int fd, const struct iovec *iov, int n)
 {
 	if (unlikely(!real.writev))
 		return raw3(SYS_writev, fd, iov, n);
+	VPOLL_GATE(fd, stack_vpoll_writev(fd, iov, n));
 	struct quiesce_slot *q = fdt_known(fd) ? quiesce_enter(fd) : NULL;
 	ssize_t r = real.writev(fd, iov, n);
 	if (q)

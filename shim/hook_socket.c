@@ -57,7 +57,10 @@ SHIM_API int accept(int fd, struct sockaddr *addr, socklen_t *len)
 	int e = errno;
 
 	shim_enter();
-	return (int)shim_ret(sock_accept4(fd, addr, len, 0, 0), e);
+	struct quiesce_slot *q_ = quiesce_enter(fd);   /* a hand-over drains the queue */
+	int r = sock_accept4(fd, addr, len, 0, 0);
+	quiesce_leave(q_);
+	return (int)shim_ret(r, e);
 }
 
 SHIM_API int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
@@ -65,7 +68,10 @@ SHIM_API int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 	int e = errno;
 
 	shim_enter();
-	return (int)shim_ret(sock_accept4(fd, addr, len, flags, 1), e);
+	struct quiesce_slot *q_ = quiesce_enter(fd);   /* a hand-over drains the queue */
+	int r = sock_accept4(fd, addr, len, flags, 1);
+	quiesce_leave(q_);
+	return (int)shim_ret(r, e);
 }
 
 SHIM_API int getsockname(int fd, struct sockaddr *addr, socklen_t *len)

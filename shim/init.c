@@ -20,6 +20,7 @@
 #include "epolltrack.h"
 #include "fdtable.h"
 #include "ownfd.h"
+#include "progfd.h"
 #include "quiesce.h"
 #include "rawsys.h"
 #include "restore.h"
@@ -86,7 +87,6 @@ static void log_fd_moved(int oldfd, int newfd)
 {
 	if (log_get_fd() == oldfd)
 		log_set_fd(newfd);
-	shim_control_fd_moved(oldfd, newfd);
 }
 
 static void open_log(const struct config *cfg)
@@ -115,15 +115,24 @@ static void open_log(const struct config *cfg)
 static void fork_prepare(void) { fdt_fork_prepare(); }
 static void fork_parent(void) { fdt_fork_parent(); }
 
+/* A fork child whose control thread is still to start: its pid, so a vfork child of it (same
+ * memory, another pid) never starts threads. */
+atomic_int shim_fork_pending;
+
 static void fork_child(void)
 {
 	char prefix[32];
 
 	fdt_fork_child();
 	quiesce_fork_child();
+	progfd_fork_child();
 	ctl_fork_child();
 	log_fmt(prefix, sizeof(prefix), "sockshift[%ld]", rawsys0(SYS_getpid));
 	log_set_prefix(prefix);
+	/* Not here: fork may have been called in a signal handler. The next hooked call of
+	 * the child (shim_enter sees shim_ready 0) starts it: child_start(). */
+	atomic_store(&shim_fork_pending, (int)rawsys0(SYS_getpid));
+	atomic_store_explicit(&shim_ready, 0, memory_order_release);
 }
 
 /* Set on the thread running do_init: libraries that bring up stacks (libvdestack, libnl)
@@ -157,7 +166,6 @@ static void do_init(void)
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	ctl_prepare(&cfg);   /* ctl_start() in the constructor */
 	shim_control_start(&cfg);
-	ownfd_set_moved_cb(log_fd_moved);
 	logi("started: stack=%s%s log=%s%s%s", stack_default()->name, route_active() ? " +routes" : "",
 	     log_level_name(cfg.log_level), cfg.conf_path[0] ? " conf=" : "", cfg.conf_path);
 	errno = saved;
@@ -165,10 +173,35 @@ static void do_init(void)
 	shim_initializing = 0;
 }
 
+/*
+ * A fork child's first hooked call (not close/dup/fcntl/fork/exec: shim_enter_nostart, so
+ * that fork + exec costs no thread): its own checkpoint control thread, so that a pre-fork
+ * server's children can be checkpointed by their pid (the signal; `sockshift dump` uses it for
+ * a process without a control socket). No control socket: children mostly end with _exit(),
+ * which runs no exit handler, so each would leave its socket file behind. One thread wins;
+ * the others go on meanwhile (hooks work without the control thread).
+ */
+static void child_start(void)
+{
+	int expect = (int)rawsys0(SYS_getpid), saved = errno;
+
+	if (!atomic_compare_exchange_strong(&shim_fork_pending, &expect, 0))
+		return;   /* another thread starts it, or a vfork child of the child */
+	int r = ctl_start_child();
+	if (r < 0)
+		logw("fork child: no checkpoint control thread: %s", log_errname(r));
+	errno = saved;
+	atomic_store_explicit(&shim_ready, 1, memory_order_release);
+}
+
 void shim_init(void)
 {
 	if (shim_initializing)
 		return;
+	if (atomic_load(&shim_fork_pending)) {
+		child_start();
+		return;
+	}
 	pthread_once(&shim_once, do_init);
 }
 
@@ -180,4 +213,5 @@ __attribute__((constructor)) static void shim_constructor(void)
 		shim_fatal(SHIM_EXIT_CONFIG, "cannot start the checkpoint control thread");
 	if (restore_run(err, sizeof(err)) < 0)
 		shim_fatal(SHIM_EXIT_CONFIG, "SOCKSHIFT_RESTORE: %s", err);
+	ctl_restore_done();   /* the control thread may take its own fd table now */
 }

@@ -1,7 +1,8 @@
 /*
  * patch (shim) — starts syscall-site patching at init when SOCKSHIFT_PATCH is on (the
  * default): core's socket calls are guarded first, then libc and the libraries named in
- * SOCKSHIFT_PATCH_LIBS are patched (core/patch.h). It runs before the control thread
+ * SOCKSHIFT_PATCH_LIBS are patched (core/patch.h), with the plan cache of
+ * SOCKSHIFT_PATCH_CACHE. It runs before the control thread
  * starts, while the program normally has one thread. Fails closed: if patching was asked
  * for and cannot work on this machine, the program stops here with exit status 125.
  *
@@ -21,6 +22,7 @@
 
 static int patch_on;
 static char patch_libs[CONFIG_STACK_MAX];
+static char patch_cache[PATH_MAX];
 static void *(*real_dlopen)(const char *, int);
 
 void shim_patch_start(const struct config *cfg)
@@ -35,6 +37,8 @@ void shim_patch_start(const struct config *cfg)
 		return;
 	}
 	memcpy(patch_libs, cfg->patch_libs, sizeof(patch_libs));
+	memcpy(patch_cache, cfg->patch_cache, sizeof(patch_cache));
+	patch_set_cache(patch_cache);
 	sysdispatch_set_owner();
 	pthread_atfork(NULL, NULL, sysdispatch_set_owner);
 	sysdispatch_guard_real();
@@ -43,8 +47,9 @@ void shim_patch_start(const struct config *cfg)
 		shim_fatal(SHIM_EXIT_CONFIG, "SOCKSHIFT_PATCH=on, but libc's syscall sites cannot be patched "
 			   "here: %s (see the log; SOCKSHIFT_PATCH=off runs without it)", log_errname(r));
 	patch_on = 1;
-	logd("patch: on: %u object(s), %u syscall sites: %u patched (%u padding, %u moved), %u left alone, "
-	     "%u refused", st.objects, st.sites, st.pad + st.window, st.pad, st.window, st.skipped, st.refused);
+	logd("patch: on: %u object(s), %u syscall sites: %u patched (%u padding, %u moved), %u with a constant "
+	     "non-socket number, %u left alone, %u refused", st.objects, st.sites, st.pad + st.window, st.pad,
+	     st.window, st.constant, st.skipped, st.refused);
 }
 
 SHIM_API void *dlopen(const char *file, int flags)
@@ -62,8 +67,9 @@ SHIM_API void *dlopen(const char *file, int flags)
 	if (h && patch_on && patch_libs[0] && atomic_load_explicit(&shim_ready, memory_order_acquire)) {
 		int e = errno;
 		if (patch_objects(patch_libs, &st) == 0 && st.objects)
-			logd("patch: dlopen %s: %u syscall sites: %u patched, %u refused", file ? file : "(main)",
-			     st.sites, st.pad + st.window, st.refused);
+			logd("patch: dlopen %s: %u syscall sites: %u patched, %u with a constant non-socket "
+			     "number, %u refused", file ? file : "(main)", st.sites, st.pad + st.window,
+			     st.constant, st.refused);
 		errno = e;
 	}
 	return h;

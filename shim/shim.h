@@ -23,10 +23,23 @@ extern atomic_int shim_ready;
 void shim_init(void);
 
 /* Every hook starts with this: hooks may run before our constructor (other libraries'
- * constructors, or the dynamic loader's order), so initialisation is on first use. */
+ * constructors, or the dynamic loader's order), so initialisation is on first use. In a
+ * fork child the first call also starts its checkpoint control thread (init.c). */
 static inline void shim_enter(void)
 {
 	if (unlikely(!atomic_load_explicit(&shim_ready, memory_order_acquire)))
+		shim_init();
+}
+
+/* Nonzero in a fork child whose control thread is not started yet (init.c). */
+extern atomic_int shim_fork_pending;
+
+/* The same for the calls a child makes between fork and exec (close, dup2, fcntl, exec,
+ * fork): they do not start a fork child's control thread, so fork + exec costs no thread. */
+static inline void shim_enter_nostart(void)
+{
+	if (unlikely(!atomic_load_explicit(&shim_ready, memory_order_acquire)) &&
+	    !atomic_load_explicit(&shim_fork_pending, memory_order_relaxed))
 		shim_init();
 }
 
@@ -41,11 +54,9 @@ static inline long shim_ret(long r, int saved_errno)
 	return r;
 }
 
-/* The control socket (control.c): started at init unless SOCKSHIFT_CONTROL=off; follows
- * its fd when ownfd moves it. */
+/* The control socket (control.c): started at init unless SOCKSHIFT_CONTROL=off. */
 struct config;
 void shim_control_start(const struct config *cfg);
-void shim_control_fd_moved(int oldfd, int newfd);
 
 /* Fills the real table with the next definitions (libc's); fatal if one is our own. */
 void shim_resolve(void);

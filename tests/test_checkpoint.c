@@ -22,6 +22,7 @@
 #include "image.h"
 #include "quiesce.h"
 #include "real.h"
+#include "restore.h"
 
 static void init(void)
 {
@@ -405,6 +406,93 @@ Test(checkpoint, refused_at_network_lock_unlocks)
 	rm_tree(dir);
 }
 
+/* ---- connections still in a listener's accept queue at a hand-over ---- */
+
+/* l listening and tracked; c connected to it and sent "hello", never accepted */
+static void queued_conn(int *l, int *c)
+{
+	union repair_addr la = fx_addr(FAM4, 0);
+	socklen_t len = sizeof(la);
+
+	*l = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(eq(int, bind(*l, &la.sa, sizeof(la.v4)), 0));
+	cr_assert(eq(int, listen(*l, 8), 0));
+	getsockname(*l, &la.sa, &len);
+	track(*l, AF_INET, SOCK_STREAM);
+	*c = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(eq(int, connect(*c, &la.sa, sizeof(la.v4)), 0));
+	cr_assert(eq(int, (int)send(*c, "hello", 5, 0), 5));
+	usleep(20000);
+}
+
+Test(checkpoint, handover_saves_accept_queue)
+{
+	struct checkpoint_opts o = { 0 };
+	struct checkpoint_result r;
+	struct image_set set;
+	char dir[] = "/tmp/sockshift-ckpt-XXXXXX", sub[64];
+	int l, c;
+
+	netns();
+	queued_conn(&l, &c);
+	cr_assert(ne(ptr, mkdtemp(dir), NULL));
+	snprintf(sub, sizeof(sub), "%s/c1", dir);
+	o.dir = sub;
+	o.exit_mode = 1;
+	o.idle_ms = 1;
+	cr_assert(eq(int, checkpoint_run(&o, &r), 0));
+	cr_assert(eq(u32, r.nconns, 1), "the queued connection was not saved");
+	cr_assert(eq(u32, r.nlisteners, 1));
+	cr_assert(eq(u64, r.bytes, 5));
+	cr_assert(eq(int, fcntl(l, F_GETFL) & O_NONBLOCK, 0), "the listener's mode changed");
+	fcntl(l, F_SETFL, O_NONBLOCK);
+	cr_assert(lt(int, accept(l, NULL, NULL), 0), "the queue was not drained");
+	cr_assert(eq(int, lock_tables(), 1), "exit mode keeps the lock");
+	cr_assert(eq(int, image_read_dir(sub, &set), 0));
+	cr_assert(eq(u64, set.nconns, 2));
+	int k = set.conns[0].listening ? 1 : 0;
+	cr_assert(eq(int, set.conns[k].fd, -1), "a queued connection has no program fd");
+	cr_assert(eq(u32, set.conns[k].data.inq_len, 5));
+	cr_assert(eq(int, memcmp(set.conns[k].inq, "hello", 5), 0));
+	image_set_free(&set);
+	struct netlock *nl;
+	cr_assert(eq(int, netlock_open(r.netlock, &nl), 0));
+	netlock_destroy(nl);
+	rm_tree(sub);
+}
+
+Test(checkpoint, failed_handover_gives_queued_back_through_accept)
+{
+	struct checkpoint_opts o = { 0 };
+	struct checkpoint_result r;
+	struct sockaddr_in peer, cself;
+	socklen_t plen = sizeof(peer), clen = sizeof(cself);
+	char dir[] = "/tmp/sockshift-ckpt-XXXXXX", file[80], buf[16];
+	int l, c, a;
+
+	netns();
+	queued_conn(&l, &c);
+	cr_assert(ne(ptr, mkdtemp(dir), NULL));
+	snprintf(file, sizeof(file), "%s/keep", dir);
+	close(open(file, O_CREAT | O_WRONLY, 0600));
+	o.dir = dir;           /* not empty: the image writer fails after the queue was drained */
+	o.exit_mode = 1;
+	o.idle_ms = 1;
+	cr_assert(lt(int, checkpoint_run(&o, &r), 0));
+	cr_assert(eq(int, lock_tables(), 0));
+	a = accept(l, (struct sockaddr *)&peer, &plen);   /* the placeholder */
+	cr_assert(ge(int, a, 0));
+	cr_assert(eq(int, restore_accepted(l, a, (struct sockaddr *)&peer, &plen, 0), 1));
+	getsockname(c, (struct sockaddr *)&cself, &clen);
+	cr_assert(eq(int, peer.sin_port, cself.sin_port), "accept() reports the real client");
+	cr_assert(eq(int, (int)recv(a, buf, sizeof(buf), 0), 5));
+	cr_assert(eq(int, memcmp(buf, "hello", 5), 0));
+	cr_assert(eq(int, (int)send(a, "back", 4, 0), 4));
+	cr_assert(eq(int, (int)recv(c, buf, sizeof(buf), 0), 4));
+	unlink(file);
+	rmdir(dir);
+}
+
 /* ---- the gate ---- */
 static int gate_fd;
 static atomic_int gate_state;
@@ -458,4 +546,180 @@ Test(checkpoint, gate_waits_for_running_not_for_asleep)
 	pthread_join(th, NULL);
 	cr_assert(eq(int, quiesce_freeze(1000), 0));
 	quiesce_thaw();
+}
+
+/* ---- sockets the program creates, accepts, puts to listen or closes between the snapshot
+ * and the freeze: the second snapshot (checkpoint.c, rescan) ---- */
+
+static struct {
+	int l, c0, a0;          /* before the checkpoint: listener, and one connection (c0, a0) */
+	int lsn;                /* a socket, tracked but not listening yet */
+	int c, a;               /* connected and accepted in the window */
+	int close_both;         /* the window closes c0 as well as a0 */
+} win;
+
+static void drain_n(int fd, int n)
+{
+	char buf[8192];
+
+	for (int got = 0; got < n;) {
+		ssize_t r = recv(fd, buf, sizeof(buf), 0);
+		cr_assert(gt(int, (int)r, 0));
+		got += (int)r;
+	}
+}
+
+/* Runs on the checkpoint's thread between the first snapshot and the freeze, as the program's
+ * own thread would (the test has no shim: the fd table is told by hand, as the hooks do):
+ * accepts c (a), puts lsn to listen, closes a0 (and c0). */
+static void in_window(void *arg)
+{
+	union repair_addr la;
+	char buf[300];
+
+	(void)arg;
+	memset(buf, 'w', sizeof(buf));
+	win.a = accept(win.l, NULL, NULL);
+	cr_assert(ge(int, win.a, 0));
+	track(win.c, AF_INET, SOCK_STREAM);
+	track(win.a, AF_INET, SOCK_STREAM);
+	cr_assert(eq(int, (int)send(win.c, buf, 100, 0), 100));
+	cr_assert(eq(int, (int)send(win.a, buf, 200, 0), 200));
+	la = fx_addr(FAM4, 0);
+	cr_assert(eq(int, bind(win.lsn, &la.sa, sizeof(la.v4)), 0));
+	cr_assert(eq(int, listen(win.lsn, 8), 0));
+	drain_n(win.a0, 3000);   /* read first: a close with unread data would reset */
+	close(win.a0);
+	fdt_del(win.a0);
+	if (win.close_both) {
+		drain_n(win.c0, 5000);
+		close(win.c0);
+		fdt_del(win.c0);
+	}
+	usleep(20000);
+}
+
+static void window_setup(struct checkpoint_opts *o, char *dir, size_t size, int close_both)
+{
+	char tmpl[] = "/tmp/sockshift-ckpt-XXXXXX";
+
+	netns();
+	memset(&win, 0, sizeof(win));
+	win.close_both = close_both;
+	pair(&win.l, &win.c0, &win.a0);
+	/* c's handshake is done, it waits in l's queue (a hand-over holds new SYNs from the lock
+	 * on: a connect in the window would wait for the new process) */
+	union repair_addr la;
+	socklen_t len = sizeof(la);
+	getsockname(win.l, &la.sa, &len);
+	win.c = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(eq(int, connect(win.c, &la.sa, sizeof(la.v4)), 0));
+	win.lsn = socket(AF_INET, SOCK_STREAM, 0);
+	track(win.lsn, AF_INET, SOCK_STREAM);
+	cr_assert(ne(ptr, mkdtemp(tmpl), NULL));
+	snprintf(dir, size, "%s/c1", tmpl);
+	o->dir = dir;
+	o->idle_ms = 1;
+	o->test_window = in_window;
+}
+
+static const struct image_conn *find_fd(const struct image_set *set, int fd)
+{
+	for (size_t i = 0; i < set->nconns; i++)
+		if (set->conns[i].fd == fd)
+			return &set->conns[i];
+	return NULL;
+}
+
+Test(checkpoint, second_snapshot_saves_window_sockets_resume)
+{
+	struct checkpoint_opts o = { 0 };
+	struct checkpoint_result r;
+	struct image_set set;
+	char dir[96], b;
+
+	window_setup(&o, dir, sizeof(dir), 0);
+	cr_assert(eq(int, checkpoint_run(&o, &r), 0));
+	cr_assert(eq(u32, r.nlate, 3), "c, a and the new listener");
+	cr_assert(eq(u32, r.nconns, 3), "c0, c, a (a0 was closed)");
+	cr_assert(eq(u32, r.nlisteners, 2));
+	cr_assert(eq(u32, r.nskipped, 0));
+	cr_assert(eq(u64, r.bytes, 5300), "5000 unread at c0, 100 at a, 200 at c");
+	cr_assert(eq(int, lock_tables(), 0), "the lock was not lifted");
+	cr_assert(eq(int, image_read_dir(dir, &set), 0));
+	cr_assert(eq(u64, set.nconns, 5));
+	cr_assert(eq(ptr, (void *)find_fd(&set, win.a0), NULL), "a closed socket was saved");
+	const struct image_conn *ic = find_fd(&set, win.c), *ia = find_fd(&set, win.a);
+	cr_assert(ne(ptr, (void *)ic, NULL));
+	cr_assert(ne(ptr, (void *)ia, NULL));
+	cr_assert(eq(u32, ic->data.inq_len, 200));
+	cr_assert(eq(u32, ia->data.inq_len, 100));
+	cr_assert(ne(ptr, (void *)find_fd(&set, win.lsn), NULL));
+	cr_assert(eq(int, find_fd(&set, win.lsn)->listening, 1));
+	image_set_free(&set);
+	/* everything goes on: the window's connection both ways, c0's data then a0's FIN */
+	expect_bytes(win.a, 100);
+	expect_bytes(win.c, 200);
+	cr_assert(eq(int, (int)send(win.c, "x", 1, 0), 1));
+	expect_bytes(win.a, 1);
+	cr_assert(eq(int, (int)send(win.a, "y", 1, 0), 1));
+	expect_bytes(win.c, 1);
+	expect_bytes(win.c0, 5000);
+	cr_assert(eq(int, (int)recv(win.c0, &b, 1, 0), 0), "a0's FIN did not arrive");
+	rm_tree(dir);
+}
+
+/* the lock's conns4 set, as nft lists it */
+static char *conns4(const char *table)
+{
+	char cmd[128], *out = NULL;
+
+	snprintf(cmd, sizeof(cmd), "list set inet %s conns4\n", table);
+	cr_assert(eq(int, netlock_cmd(cmd, &out), 0));
+	return out;
+}
+
+static unsigned local_port(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	cr_assert(eq(int, getsockname(fd, (struct sockaddr *)&a, &len), 0));
+	return ntohs(a.sin_port);
+}
+
+static int port_listed(const char *list, unsigned port)
+{
+	char p[16];
+
+	snprintf(p, sizeof(p), ". %u,", port);
+	if (strstr(list, p))
+		return 1;
+	snprintf(p, sizeof(p), ". %u\n", port);
+	return strstr(list, p) != NULL || (snprintf(p, sizeof(p), ". %u }", port), strstr(list, p));
+}
+
+Test(checkpoint, second_snapshot_locks_new_and_unlocks_closed_handover)
+{
+	struct checkpoint_opts o = { 0 };
+	struct checkpoint_result r;
+	struct netlock *nl;
+	char dir[96], *list;
+	unsigned c0_port;
+
+	window_setup(&o, dir, sizeof(dir), 1);
+	c0_port = local_port(win.c0);   /* before the window closes it */
+	o.exit_mode = 1;
+	cr_assert(eq(int, checkpoint_run(&o, &r), 0));
+	cr_assert(eq(u32, r.nlate, 3));
+	cr_assert(eq(u32, r.nconns, 2), "c, a (c0 and a0 were closed)");
+	cr_assert(eq(u32, r.nqueued, 0));
+	cr_assert(eq(int, lock_tables(), 1), "exit mode keeps the lock");
+	list = conns4(r.netlock);
+	cr_assert(ne(int, port_listed(list, local_port(win.c)), 0), "the window's connection is not locked: %s", list);
+	cr_assert(eq(int, port_listed(list, c0_port), 0), "the closed connection is still locked: %s", list);
+	free(list);
+	cr_assert(eq(int, netlock_open(r.netlock, &nl), 0));
+	netlock_destroy(nl);
+	rm_tree(dir);
 }

@@ -26,7 +26,11 @@ static struct env_case env_cases[] = {
 	{ { "SOCKSHIFT_LOG=error", "SOCKSHIFT_LOG_FILE=/tmp/x.log" }, 1, "" },
 	{ { "PATH=/bin", "HOME=/root" }, 1, "" },
 	{ { "SOCKSHIFT_STACK=" }, 0, "[VNL...]; the value is empty" },
-	{ { "SOCKSHIFT_STACK=bogus" }, 0, "[VNL...]; unknown stack 'bogus' (this build offers: kernel, netns:" },
+	{ { "SOCKSHIFT_STACK=bogus" }, 0, "[VNL...], or a stack name; unknown stack 'bogus' (this build offers: kernel, netns:" },
+	{ { "SOCKSHIFT_STACK=bogus" }, 0, "and no stack in stacks = or a [stack NAME] section is named so" },
+	{ { "SOCKSHIFT_STACK=lab", "SOCKSHIFT_STACKS=lab=netns:x" }, 1, "" },   /* by name */
+	{ { "SOCKSHIFT_STACK=lab", "SOCKSHIFT_STACKS=la=netns:x" }, 0, "SOCKSHIFT_STACK: expected" },
+	{ { "SOCKSHIFT_STACK=a:b" }, 0, "unknown stack 'a:b'" },
 	{ { "SOCKSHIFT_STACK=netns:a/b" }, 0, "'netns:a/b': a namespace name has no '/'" },
 	{ { "SOCKSHIFT_STACKS=a=netns:x; a=netns:y" }, 0, "SOCKSHIFT_STACKS: expected named stacks: NAME=SPEC; NAME=SPEC ...; stack 'a' is defined twice" },
 	{ { "SOCKSHIFT_STACKS=kernel=netns:x" }, 0, "'kernel' is not a stack name" },
@@ -86,11 +90,31 @@ static struct file_case file_cases[] = {
 	{ "color = blue\n", 0, ":1: unknown key 'color' (known keys: stack, log, log_file, " },
 	{ "\n\nlog = shout\n", 0, ":3: log: expected one of error|warn|info|debug; got 'shout'" },
 	{ "stack = netns\n", 0, ":1: stack: expected a stack: kernel, netns:NAME|/PATH|new, " },
+	{ "stack = :x\n", 0, ":1: stack: expected a stack: kernel, netns:NAME|/PATH|new, " },
 	{ "routes = sideways\n", 0, ":1: routes: expected routing rules: to|from PREFIX STACK; default STACK; rule 'sideways': " },
 	{ "just words\n", 0, ":1: expected 'key = value', got 'just words'" },
 	{ "= value\n", 0, ":1: missing key before '='" },
 	{ "log = info\nlog = debug\n", 0, ":2: key 'log' given twice (first at line 1)" },
-	{ "[stack a]\n", 0, ":1: unknown section [stack a]" },
+	/* [stack NAME] sections */
+	{ "[stack a]\nspec = netns:blue\n", 1, "" },
+	{ "stack = lab\n[stack lab]\nspec = vdestack:vde:///tmp/sw\nnet = vde0 up; vde0 addr 10.0.0.2/24\n"
+	  "net = route default via 10.0.0.254\n", 1, "" },
+	{ "stacks = a=netns:x\nnet = a lo up\n[stack b]\nspec = netns:new\nnet = lo up\n", 1, "" },
+	{ "[stack a]\n", 0, ":1: [stack a] (line 1) has no 'spec = SPEC' line" },
+	{ "[stack a]\nnet = lo up\n\n[stack b]\nspec = netns:x\n", 0,
+	  ":4: [stack a] (line 1) has no 'spec = SPEC' line" },
+	{ "[stack a]\nspec = netns:x\nspec = netns:y\n", 0, ":3: [stack a]: spec given twice" },
+	{ "[stack a]\nspec = bogus\n", 0, ":2: [stack a]: spec: stack 'a': unknown stack 'bogus'" },
+	{ "[stack a]\nspec = netns:x\nnet = eth0 sideways\n", 0, ":3: [stack a]: net: " },
+	{ "[stack a]\nspec = netns:x\nnet = ;\n", 0, ":3: [stack a]: net: the value is empty" },
+	{ "[stack a]\nspec = netns:x\nlog = info\n", 0, ":3: [stack a]: unknown key 'log' (a section has spec and net)" },
+	{ "stacks = a=netns:x\n[stack a]\nspec = netns:y\n", 0, ":3: [stack a]: spec: stack 'a' is defined twice" },
+	{ "[stack a]\nspec = netns:x\n[stack a]\nspec = netns:y\n", 0, ":4: [stack a]: spec: stack 'a' is defined twice" },
+	{ "[stack kernel]\n", 0, ":1: [stack kernel]: not a stack name" },
+	{ "[stack a b]\n", 0, ":1: [stack a b]: not a stack name" },
+	{ "[stacks]\n", 0, ":1: unknown section [stacks] (sections are [stack NAME])" },
+	{ "[stack a\n", 0, ":1: unknown section [stack a (sections are [stack NAME])" },
+	{ "stack = lab\n[stack la]\nspec = netns:x\n", 0, ":1: stack: expected a stack: " },
 	{ "log_file = \"unterminated\n", 0, ":1: log_file: unterminated quoted value" },
 	{ "log_file =\n", 0, ":1: log_file: expected a file path to append the log to; the path is empty" },
 	{ "SOCKSHIFT_LOG = debug\n", 0, ":1: unknown key 'SOCKSHIFT_LOG'" },
@@ -134,17 +158,26 @@ Test(config, defaults)
 	cr_assert(eq(str, cfg.conf_path, ""));
 }
 
+/* config_load with SOCKSHIFT_CONF naming a file holding text, plus one variable. */
+static int load_with_file(const char *text, char *var, struct config *cfg, char *path, char *err)
+{
+	char conf[96];
+
+	test_write_tmp(path, 64, text, strlen(text));
+	snprintf(conf, sizeof(conf), "SOCKSHIFT_CONF=%s", path);
+	char *envp[] = { conf, var, NULL };
+	int r = config_load(cfg, envp, err, CONFIG_ERR_MAX);
+	unlink(path);
+	return r;
+}
+
 Test(config, env_overrides_file)
 {
-	char path[64], conf[96], err[CONFIG_ERR_MAX];
-	const char *text = "log = info\nlog_file = /tmp/from-file.log\n";
+	char path[64], err[CONFIG_ERR_MAX];
 	struct config cfg;
 
-	test_write_tmp(path, sizeof(path), text, strlen(text));
-	snprintf(conf, sizeof(conf), "SOCKSHIFT_CONF=%s", path);
-	char *envp[] = { conf, "SOCKSHIFT_LOG=debug", NULL };
-	int r = config_load(&cfg, envp, err, sizeof(err));
-	unlink(path);
+	int r = load_with_file("log = info\nlog_file = /tmp/from-file.log\n", "SOCKSHIFT_LOG=debug", &cfg,
+			       path, err);
 	cr_assert(eq(int, r, 0), "%s", err);
 	cr_assert(eq(int, cfg.log_level, LOGL_DEBUG));              /* env wins */
 	cr_assert(eq(str, cfg.log_file, "/tmp/from-file.log"));     /* file value kept */
@@ -251,6 +284,53 @@ Test(config, directory_is_refused)
 	int r = config_load_file(&cfg, "/", err, sizeof(err));
 	cr_assert(lt(int, r, 0));
 	cr_assert(strstr(err, "'/' is not a regular file") != NULL, "%s", err);
+}
+
+/* A section lands in stacks and net exactly as the one-line keys would have put it. */
+Test(config, section_adds_to_stacks_and_net)
+{
+	static const char text[] = "stacks = a=netns:x\nnet = a lo up\n"
+				   "[stack lab]\nnet = vde0 up ; vde0 addr 10.0.0.2/24\n"
+				   "spec = \"vdestack:vde:///tmp/sw\"\nnet = route default via 10.0.0.254\n";
+	char path[64], err[CONFIG_ERR_MAX] = "";
+	struct config cfg;
+
+	test_write_tmp(path, sizeof(path), text, strlen(text));
+	config_defaults(&cfg);
+	int r = config_load_file(&cfg, path, err, sizeof(err));
+	unlink(path);
+	cr_assert(eq(int, r, 0), "%s", err);
+	cr_assert(eq(str, cfg.stacks, "a=netns:x; lab=vdestack:vde:///tmp/sw"));
+	cr_assert(eq(str, cfg.net, "a lo up; lab vde0 up; lab vde0 addr 10.0.0.2/24; "
+				   "lab route default via 10.0.0.254"));
+}
+
+/* stack = NAME from the environment may name a stack of a file section. */
+Test(config, env_stack_names_a_file_section)
+{
+	char path[64], err[CONFIG_ERR_MAX] = "";
+	struct config cfg;
+
+	int r = load_with_file("[stack lab]\nspec = netns:new\n", "SOCKSHIFT_STACK=lab", &cfg, path, err);
+	cr_assert(eq(int, r, 0), "%s", err);
+	cr_assert(eq(str, cfg.stack, "lab"));
+}
+
+/* The shipped examples parse (run from the tree's root, as tests/run.sh does). */
+Test(config, shipped_examples_parse)
+{
+	static const char *const files[] = { "conf/sockshift.conf", "conf/stacks.conf" };
+	char err[CONFIG_ERR_MAX] = "";
+	struct config cfg;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (access(files[i], R_OK) != 0)
+			cr_skip_test("%s not found: not run from the tree's root", files[i]);
+		config_defaults(&cfg);
+		cr_assert(eq(int, config_load_file(&cfg, files[i], err, sizeof(err)), 0), "%s", err);
+	}
+	cr_assert(strstr(cfg.stacks, "lab=vdestack:vde:///tmp/sw") != NULL, "%s", cfg.stacks);
+	cr_assert(strstr(cfg.net, "lab route default via 10.0.0.254") != NULL, "%s", cfg.net);
 }
 
 Test(config, failure_leaves_config_unchanged)

@@ -76,7 +76,7 @@ static void setup(void)
 	snprintf(dir, sizeof(dir), "/tmp/sockshift-ctl-XXXXXX");
 	cr_assert(not(eq(ptr, mkdtemp(dir), NULL)));
 	snprintf(sock, sizeof(sock), "%s/c.sock", dir);
-	cr_assert(eq(int, control_server_start(sock, &fake_ops, NULL, &srv, err, sizeof(err)), 0),
+	cr_assert(eq(int, control_server_start(sock, &fake_ops, 0, &srv, err, sizeof(err)), 0),
 		  "%s", err);
 }
 
@@ -569,7 +569,7 @@ static void real_dump(int leave_running, int refuse_post, char *order, size_t si
 	cr_assert(eq(int, fdt_add(&rec), 0));
 
 	snprintf(rsock, sizeof(rsock), "%s/real.sock", dir);
-	cr_assert(eq(int, control_server_start(rsock, &real_ops, NULL, &rs, err, sizeof(err)), 0),
+	cr_assert(eq(int, control_server_start(rsock, &real_ops, 0, &rs, err, sizeof(err)), 0),
 		  "%s", err);
 	snprintf(imgdir, sizeof(imgdir), "%s/img", dir);
 	mkdir(imgdir, 0700);

@@ -88,6 +88,31 @@ Test(disasm, fast_decoder_agrees_on_lengths)
 	}
 }
 
+/* The fast decoder finds branch targets from the encoding (the patcher needs them to know
+ * whether a jump lands on a syscall). */
+Test(disasm, fast_decoder_finds_branches)
+{
+	struct disasm_insn in;
+	static const struct { uint8_t b[8]; uint8_t len; int64_t target; unsigned kind; } t[] = {
+		{ { 0xeb, 0xfe }, 2, 0x1000, DISASM_RELBR },                   /* jmp . */
+		{ { 0x74, 0x10 }, 2, 0x1012, DISASM_RELBR },                   /* je .+0x12 */
+		{ { 0x0f, 0x85, 0x00, 0x01, 0, 0 }, 6, 0x1106, DISASM_RELBR }, /* jne rel32 */
+		{ { 0xe8, 0xfb, 0xff, 0xff, 0xff }, 5, 0x1000, DISASM_RELBR }, /* call . */
+		{ { 0xf2, 0xe9, 0, 0, 0, 0 }, 6, 0x1006, DISASM_RELBR },       /* bnd jmp */
+		{ { 0xff, 0xe0 }, 2, 0, DISASM_INDIRECT },                     /* jmp *%rax */
+		{ { 0x3e, 0xff, 0xe2 }, 3, 0, DISASM_INDIRECT },               /* notrack jmp *%rdx */
+		{ { 0x41, 0xff, 0xd3 }, 3, 0, DISASM_INDIRECT },               /* call *%r11 */
+		{ { 0xff, 0xc0 }, 2, 0, 0 },                                   /* inc %eax */
+		{ { 0x48, 0x89, 0xf8 }, 3, 0, 0 },                             /* mov %rdi,%rax */
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		cr_assert(eq(int, disasm_len(d, t[i].b, t[i].len, 0x1000, &in), 0));
+		cr_assert(eq(u32, in.kind & (DISASM_RELBR | DISASM_INDIRECT), t[i].kind), "case %zu", i);
+		if (t[i].kind == DISASM_RELBR)
+			cr_assert(eq(u64, in.target, (uint64_t)t[i].target), "case %zu", i);
+	}
+}
+
 Test(disasm, garbage_is_an_error)
 {
 	struct disasm_insn in;

@@ -70,6 +70,7 @@ static void sample_set(struct image_set *s)
 	};
 	c->inq = bytes(15, 1);
 	c->outq = bytes(19, 2);
+	strcpy(c->stack, "blue");       /* each socket's stack, by name (format 2) */
 	c = &s->conns[1];
 	c->id = 0xbeef;
 	c->fd = 9;
@@ -81,6 +82,7 @@ static void sample_set(struct image_set *s)
 					     .v6only = 1, .tclass = 0x20, .shutdown = REPAIR_SHUT_RD,
 					     .cork = 1, .congestion = "cubic" };
 	c->inq = bytes(100000, 3);
+	strcpy(c->stack, "vdestack:vde:///tmp/sw");
 	c = &s->conns[2];
 	c->id = 0x77;
 	c->fd = 3;
@@ -97,6 +99,7 @@ static void assert_conn_eq(const struct image_conn *a, const struct image_conn *
 	cr_assert(eq(i32, a->fd, b->fd));
 	cr_assert(eq(int, a->listening, b->listening));
 	cr_assert(eq(u32, a->backlog, b->backlog));
+	cr_assert(eq(str, (char *)a->stack, (char *)b->stack), "stack of %x", a->id);
 	cr_assert(eq(int, memcmp(&a->self, &b->self, sizeof(a->self)), 0), "self address");
 	if (!a->listening)
 		cr_assert(eq(int, memcmp(&a->peer, &b->peer, sizeof(a->peer)), 0), "peer address");
@@ -159,6 +162,73 @@ Test(image, dir_round_trip)
 	closedir(d);
 	cr_assert(eq(int, files, 1), "only the checkpoint, no leftover temp dir");
 	image_set_free(&back);
+	image_set_free(&s);
+	rm_tree(tmpdir);
+}
+
+/* Rewrites the manifest's format_version (its first protobuf field) and its CRC. */
+static void set_manifest_version(const char *dir, uint8_t version)
+{
+	char path[256];
+	void *buf;
+	size_t len;
+	uint8_t *b;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/" IMAGE_MANIFEST, dir);
+	cr_assert(eq(int, image_load(path, &buf, &len), 0));
+	b = buf;
+	/* [common magic][manifest magic][u32 size] then field 1, varint: 0x08 VERSION */
+	cr_assert(eq(u8, b[12], 0x08));
+	cr_assert(eq(u8, b[13], (uint8_t)IMAGE_FORMAT_VERSION));
+	b[13] = version;
+	uint32_t crc = image_crc32c(0, b, len - 4);
+	memcpy(b + len - 4, &crc, 4);
+	f = fopen(path, "w");
+	cr_assert(f != NULL);
+	cr_assert(eq(sz, fwrite(b, 1, len, f), len));
+	fclose(f);
+	free(buf);
+}
+
+/* Format 2 records each socket's stack; format 1 images (no stacks) still read, with ""
+ * for every socket's stack, and a format newer than ours is refused. */
+static const struct { uint8_t version; int want; } versions[] = {
+	{ 1, 0 }, { IMAGE_FORMAT_VERSION, 0 }, { IMAGE_FORMAT_VERSION + 1, -EPROTO }, { 0, -EPROTO },
+};
+ParameterizedTestParameters(image, format_versions) { return test_index_params(4); }
+ParameterizedTest(int *i, image, format_versions)
+{
+	struct image_set s, back;
+	char dir[128];
+
+	sample_set(&s);
+	for (size_t k = 0; k < s.nconns; k++)
+		s.conns[k].stack[0] = '\0';     /* what a format-1 writer had: no stacks */
+	snprintf(dir, sizeof(dir), "%s/ckpt", mk_tmpdir());
+	cr_assert(eq(int, image_write_dir(dir, &s), 0));
+	set_manifest_version(dir, versions[*i].version);
+	cr_assert(eq(int, image_read_dir(dir, &back), versions[*i].want));
+	if (versions[*i].want == 0) {
+		cr_assert(eq(u32, back.format_version, (uint32_t)versions[*i].version));
+		for (size_t k = 0; k < back.nconns; k++)
+			assert_conn_eq(&s.conns[k], &back.conns[k]);
+		image_set_free(&back);
+	}
+	image_set_free(&s);
+	rm_tree(tmpdir);
+}
+
+/* A stack name that does not fit is refused on write. */
+Test(image, stack_name_bounds)
+{
+	struct image_set s;
+	char dir[128];
+
+	sample_set(&s);
+	memset(s.conns[0].stack, 'x', sizeof(s.conns[0].stack));   /* no NUL */
+	snprintf(dir, sizeof(dir), "%s/ckpt", mk_tmpdir());
+	cr_assert(eq(int, image_write_dir(dir, &s), -EINVAL));
 	image_set_free(&s);
 	rm_tree(tmpdir);
 }

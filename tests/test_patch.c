@@ -3,8 +3,9 @@
  * functions into fresh executable memory, describes their bounds the way the unwind
  * tables would, patches them and runs them. Covers the pad and window layouts, a
  * RIP-relative operand moved into the stub, a jump into the window, a too-short function,
- * endbr64, sites never touched (rt_sigreturn), a socket call routed through core, and
- * patching while other threads run the code being patched.
+ * endbr64, sites never touched (rt_sigreturn) or left as they are (a constant non-socket
+ * number), a socket call routed through core, and patching while other threads run the
+ * code being patched.
  */
 #include <errno.h>
 #include <link.h>
@@ -18,6 +19,7 @@
 #include "log.h"
 #include "patch_int.h"
 #include "real.h"
+#include "sysdispatch.h"
 #include "test_util.h"
 
 static uint8_t *page;
@@ -51,40 +53,81 @@ static void seal(void)
 typedef long (*fn3)(long, long, long);
 
 static const uint8_t getpid_fn[] = { 0xb8, 39, 0, 0, 0, 0x0f, 0x05, 0xc3 };   /* mov $39,%eax; syscall; ret */
+/* mov %rdi,%rax; syscall; ret (6 bytes: the number is known at run time only); xchg %ax,%ax */
+static const uint8_t sys_fn[] = { 0x48, 0x89, 0xf8, 0x0f, 0x05, 0xc3, 0x66, 0x90 };
 static const uint8_t nop8[] = { 0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0 };           /* nopl 0x0(%rax,%rax,1) */
 
 Test(patch, pad_layout_moves_nothing)
 {
 	struct patch_stats st = { 0 };
-	uint64_t f = put_code(0, getpid_fn, sizeof(getpid_fn));
+	uint64_t f = put_code(0, sys_fn, sizeof(sys_fn));
 	put_code(8, nop8, 8);
 	put_code(16, (uint8_t[]){ 0x31, 0xc0, 0xc3 }, 3);
-	struct patch_func funcs[] = { { f, f + 8, 0 }, { f + 16, f + 19, 0 } };
+	struct patch_func funcs[] = { { f, f + 6, 0 }, { f + 16, f + 19, 0 } };
 	seal();
 
 	cr_assert(eq(int, patch_region(page, 4096, funcs, 2, "t", &st), 0));
 	cr_assert(eq(u32, st.sites, 1));
 	cr_assert(eq(u32, st.pad, 1));
-	cr_assert(eq(u8, page[5], 0xeb));                  /* syscall -> jmp rel8 */
-	cr_assert(eq(u8, page[0], 0xb8));                  /* the mov stays */
-	cr_assert(eq(u8, page[8], 0xe9));                  /* padding -> jmp rel32 */
-	cr_assert(eq(long, ((fn3)(uintptr_t)f)(0, 0, 0), (long)getpid()));
+	cr_assert(eq(u8, page[3], 0xeb));                  /* syscall -> jmp rel8 */
+	cr_assert(eq(u8, page[0], 0x48));                  /* the mov stays */
+	cr_assert(eq(u8, page[6], 0xe9));                  /* padding -> jmp rel32 */
+	cr_assert(eq(long, ((fn3)(uintptr_t)f)(SYS_getpid, 0, 0), (long)getpid()));
+	cr_assert(eq(long, ((fn3)(uintptr_t)f)(SYS_getppid, 0, 0), (long)getppid()));
 }
 
 Test(patch, window_layout_when_no_padding)
 {
 	struct patch_stats st = { 0 };
-	uint64_t f = put_code(0, getpid_fn, sizeof(getpid_fn));
+	uint64_t f = put_code(0, sys_fn, sizeof(sys_fn));
 	struct patch_func funcs[] = { { f, f + 8, 0 }, { f + 8, f + 16, 0 } };
-	put_code(8, getpid_fn, sizeof(getpid_fn));
+	put_code(8, sys_fn, sizeof(sys_fn));
 	seal();
 
 	cr_assert(eq(int, patch_region(page, 4096, funcs, 2, "t", &st), 0));
 	cr_assert(eq(u32, st.sites, 2));
 	cr_assert(eq(u32, st.window, 2), "pad %u window %u refused %u", st.pad, st.window, st.refused);
 	cr_assert(eq(u8, page[0], 0xe9));                  /* mov+syscall -> jmp rel32 */
+	cr_assert(eq(long, ((fn3)(uintptr_t)f)(SYS_getpid, 0, 0), (long)getpid()));
+	cr_assert(eq(long, ((fn3)(uintptr_t)(f + 8))(SYS_getpid, 0, 0), (long)getpid()));
+}
+
+/* The hot non-socket wrappers of libc (getppid: mov $110,%eax; syscall) keep their code. */
+Test(patch, constant_non_socket_number_is_left_as_is)
+{
+	struct patch_stats st = { 0 };
+	uint64_t f = put_code(0, getpid_fn, sizeof(getpid_fn));
+	put_code(8, nop8, 8);
+	const uint8_t rd[] = { 0x31, 0xc0, 0x0f, 0x05, 0xc3 };   /* xor %eax,%eax (read) ; syscall ; ret */
+	uint64_t g = put_code(16, rd, sizeof(rd));
+	put_code(21, nop8, 8);
+	struct patch_func funcs[] = { { f, f + 8, 0 }, { g, g + 5, 0 }, { f + 32, f + 40, 0 } };
+	seal();
+
+	cr_assert(eq(int, patch_region(page, 4096, funcs, 3, "t", &st), 0));
+	cr_assert(eq(u32, st.sites, 2));
+	cr_assert(eq(u32, st.constant, 2));
+	cr_assert(eq(u32, st.pad + st.window + st.refused, 0));
+	cr_assert(eq(int, memcmp(page, getpid_fn, sizeof(getpid_fn)), 0));
+	cr_assert(eq(int, memcmp(page + 8, nop8, 8), 0), "no pad slot taken");
 	cr_assert(eq(long, ((fn3)(uintptr_t)f)(0, 0, 0), (long)getpid()));
-	cr_assert(eq(long, ((fn3)(uintptr_t)(f + 8))(0, 0, 0), (long)getpid()));
+}
+
+/* mov $39,%eax ; jmp .+0 (a jump lands on the syscall: the number may come from elsewhere) */
+Test(patch, constant_number_reached_by_a_jump_is_patched)
+{
+	struct patch_stats st = { 0 };
+	const uint8_t code[] = { 0xb8, 39, 0, 0, 0, 0xeb, 0x00, 0x0f, 0x05, 0xc3 };
+	uint64_t f = put_code(0, code, sizeof(code));
+	put_code(sizeof(code), (uint8_t[]){ 0x66, 0x0f, 0x1f, 0x44, 0, 0 }, 6);   /* nopw 0(%rax,%rax) */
+	struct patch_func funcs[] = { { f, f + sizeof(code), 0 }, { f + 16, f + 20, 0 } };
+	seal();
+
+	cr_assert(eq(int, patch_region(page, 4096, funcs, 2, "t", &st), 0));
+	cr_assert(eq(u32, st.constant, 0));
+	cr_assert(eq(u32, st.pad, 1));
+	cr_assert(eq(u8, page[7], 0xeb));
+	cr_assert(eq(long, ((fn3)(uintptr_t)f)(0, 0, 0), (long)getpid()));
 }
 
 Test(patch, rip_relative_operand_is_rebased)
@@ -148,7 +191,7 @@ Test(patch, endbr64_is_never_displaced)
 Test(patch, landing_pads_forbid_windows)
 {
 	struct patch_stats st = { 0 };
-	uint64_t f = put_code(0, getpid_fn, sizeof(getpid_fn));
+	uint64_t f = put_code(0, sys_fn, sizeof(sys_fn));
 	struct patch_func funcs[] = { { f, f + 8, 1 }, { f + 8, f + 16, 0 } };
 	seal();
 
@@ -209,6 +252,57 @@ Test(patch, vector_registers_survive_the_slow_path)
 	cr_assert(eq(long, f4(AF_INET, SOCK_DGRAM, 0, 0x1122334455667788), 0x1122334455667788));
 }
 
+/* A stand-in for sysdispatch_entry: records that the slow path was taken. */
+long test_entry_nr;
+void test_entry(void);
+__asm__(".text\n"
+	"test_entry:\n"
+	"	mov %rax, test_entry_nr(%rip)\n"
+	"	mov $0x5eed, %eax\n"
+	"	ret\n");
+
+/* The stub sends exactly the routed numbers to the slow path, and every other number to
+ * the kernel unchanged (only harmless numbers are run for real). */
+Test(patch, stub_sends_exactly_the_routed_numbers_to_the_slow_path)
+{
+	struct patch_site s = { 0 };
+	uint64_t entry;
+	int32_t tls_off;
+	char why[64];
+
+	cr_assert(eq(int, sysdispatch_setup(&entry, &tls_off, why, sizeof(why)), 0));
+	/* site: mov %rcx,%rax ; jmp stub        resume: ret        stub at +64 */
+	uint64_t f = put_code(0, (uint8_t[]){ 0x48, 0x89, 0xc8 }, 3);
+	patch_emit_jmp32(page + 3, f + 3, f + 64);
+	page[8] = 0xc3;
+	s.win_end = f + 8;
+	cr_assert(gt(int, patch_emit_stub(page + 64, f + 64, &s, (uintptr_t)&test_entry, tls_off), 0));
+	seal();
+	/* fn(a0, a1, a2, nr): the syscall gets a0..a2 and the number from %rcx */
+	long (*fn)(long, long, long, long) = (long (*)(long, long, long, long))(uintptr_t)f;
+
+	for (long nr = 0; nr < 600; nr++) {
+		if (!sysdispatch_routed(nr))
+			continue;
+		test_entry_nr = -1;
+		cr_assert(eq(long, fn(0, 0, 0, nr), 0x5eed), "routed %ld", nr);
+		cr_assert(eq(long, test_entry_nr, nr));
+	}
+	static const long plain[] = { SYS_getpid, SYS_getppid, SYS_uname, SYS_kill, SYS_timerfd_gettime,
+				      SYS_pipe2, SYS_clock_adjtime, SYS_syncfs, SYS_setns, 64 + 1000, 100000, -1, -300 };
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		long nr = plain[i];
+		cr_assert(eq(int, sysdispatch_routed(nr), 0));
+		test_entry_nr = -1;
+		long want = syscall(nr, 0, 0, 0, 0, 0, 0);
+		if (want < 0)
+			want = -errno;
+		long got = fn(0, 0, 0, nr);
+		cr_assert(eq(long, got, want), "number %ld", nr);
+		cr_assert(eq(long, test_entry_nr, -1), "number %ld took the slow path", nr);
+	}
+}
+
 static atomic_int stop, bad;
 static atomic_long calls;
 
@@ -218,7 +312,7 @@ static void *hammer(void *arg)
 	long pid = getpid();
 
 	while (!atomic_load(&stop)) {
-		if (fn(0, 0, 0) != pid)
+		if (fn(SYS_getpid, 0, 0) != pid)
 			atomic_store(&bad, 1);
 		atomic_fetch_add(&calls, 1);
 	}
@@ -229,12 +323,12 @@ Test(patch, patching_while_threads_run_the_code)
 {
 	struct patch_stats st = { 0 };
 	pthread_t t[3];
-	/* 64 copies of getpid_fn, each followed by 8 bytes of padding. */
+	/* 64 copies of sys_fn, each followed by 10 bytes of padding. */
 	struct patch_func funcs[65];
 	for (int i = 0; i < 64; i++) {
-		uint64_t f = put_code(i * 16, getpid_fn, sizeof(getpid_fn));
+		uint64_t f = put_code(i * 16, sys_fn, sizeof(sys_fn));
 		put_code(i * 16 + 8, nop8, 8);
-		funcs[i] = (struct patch_func){ f, f + 8, 0 };
+		funcs[i] = (struct patch_func){ f, f + 6, 0 };
 	}
 	funcs[64] = (struct patch_func){ (uintptr_t)page + 1024, (uintptr_t)page + 1030, 0 };
 	seal();
@@ -253,7 +347,7 @@ Test(patch, patching_while_threads_run_the_code)
 	for (int i = 0; i < 3; i++)
 		pthread_join(t[i], NULL);
 	cr_assert(eq(int, atomic_load(&bad), 0));
-	cr_assert(eq(u8, page[5], 0xeb));
+	cr_assert(eq(u8, page[3], 0xeb));
 }
 
 static int find_libc(struct dl_phdr_info *info, size_t size, void *arg)

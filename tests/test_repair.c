@@ -48,8 +48,21 @@ static void lock(struct netlock **nl, int fd, unsigned dirs)
 	cr_assert(eq(int, netlock_add(*nl, &c, 1, dirs), 0));
 }
 
+/* After a save: take both queues and both addresses out of sk, and free sk. */
+static void take_saved(struct repair_sk *sk, void **inq, size_t *inl, void **outq, size_t *outl,
+		       union repair_addr *self, union repair_addr *peer)
+{
+	cr_assert(eq(int, repair_get_queue(sk, REPAIR_RECVQ, inq, inl, REPAIR_TAKE), 0));
+	cr_assert(eq(int, repair_get_queue(sk, REPAIR_SENDQ, outq, outl, REPAIR_TAKE), 0));
+	cr_assert(eq(int, repair_get_addr(sk, REPAIR_SELF, self), 0));
+	cr_assert(eq(int, repair_get_addr(sk, REPAIR_PEER, peer), 0));
+	repair_release(sk);
+}
+
 /* Run by migrate between the save and the restore, when set. */
 static void (*migrate_between)(void);
+/* The namespace hint migrate gives the restore (repair_set_netns), when set. */
+static const struct repair_netns *migrate_hint;
 
 /* Checkpoint S (locked), close it silently, restore a copy; returns the new fd (lock lifted). */
 static int migrate(int s, struct netlock **nl, const union repair_addr *self,
@@ -68,13 +81,9 @@ static int migrate(int s, struct netlock **nl, const union repair_addr *self,
 		cr_assert(eq(int, repair_set_addr(sk, REPAIR_PEER, peer, 0), 0));
 	}
 	cr_assert(eq(int, repair_save(sk, &d, sizeof(d)), 0));
-	cr_assert(eq(int, repair_get_queue(sk, REPAIR_RECVQ, &inq, &inl, REPAIR_TAKE), 0));
-	cr_assert(eq(int, repair_get_queue(sk, REPAIR_SENDQ, &outq, &outl, REPAIR_TAKE), 0));
+	take_saved(sk, &inq, &inl, &outq, &outl, &a_self, &a_peer);
 	cr_assert(eq(sz, inl, (size_t)d.inq_len));
 	cr_assert(eq(sz, outl, (size_t)d.outq_len));
-	cr_assert(eq(int, repair_get_addr(sk, REPAIR_SELF, &a_self), 0));
-	cr_assert(eq(int, repair_get_addr(sk, REPAIR_PEER, &a_peer), 0));
-	repair_release(sk);
 	close(s);   /* in repair mode: silent */
 	if (migrate_between)
 		migrate_between();
@@ -82,6 +91,7 @@ static int migrate(int s, struct netlock **nl, const union repair_addr *self,
 	ns = socket(a_self.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	cr_assert(ns >= 0);
 	cr_assert(eq(int, repair_pause(ns, &nsk), 0));
+	repair_set_netns(nsk, migrate_hint);
 	cr_assert(eq(int, repair_set_addr(nsk, REPAIR_SELF, &a_self, 0), 0));
 	cr_assert(eq(int, repair_set_addr(nsk, REPAIR_PEER, &a_peer, 0), 0));
 	cr_assert(eq(int, repair_set_queue(nsk, REPAIR_RECVQ, inq, inl, REPAIR_TAKE), 0));
@@ -352,6 +362,62 @@ Test(repair, checkpoint_resume)
 	cr_assert(eq(long, fx_rst_count(), 0L));
 }
 
+/*
+ * Resumed while the lock still holds (what the benchmark does): an unsent tail that the window
+ * lets out makes repair off skip its window probe, the tail is refused at output, and the
+ * kernel's probe timer must still deliver it once the lock is gone.
+ */
+Test(repair, tail_resumed_under_lock)
+{
+	struct netlock *nl = NULL;
+	struct repair_sk *sk, *nsk;
+	struct repair_data d;
+	union repair_addr self, peer;
+	uint64_t ps = 0, pr = 0, ss = 0, sr = 0;
+	uint16_t port = 0;
+	void *inq, *outq;
+	size_t inl, outl;
+	int lfd, p, s, s2;
+
+	enter_netns();
+	lfd = fx_listen(FAM4, 0, &port);
+	p = fx_connect(FAM4, port, 0);
+	s = accept(lfd, NULL, NULL);
+	cr_assert(p >= 0 && s >= 0);
+	cr_assert(eq(sz, fx_send(p, 1, &ps, SMALL), (size_t)SMALL));
+	cr_assert(eq(int, fx_wait_inq(s, SMALL, MS), 0));
+	lock(&nl, s, NETLOCK_BOTH);
+	cr_assert(eq(sz, fx_send(s, 0, &ss, 16384), (size_t)16384));
+	cr_assert(eq(int, repair_pause(s, &sk), 0));
+	cr_assert(eq(int, repair_save(sk, &d, sizeof(d)), 0));
+	cr_assert(eq(u32, d.unsq_len, 16384u), "the tail stayed unsent under the lock");
+	cr_assert(eq(u32, d.outq_len, d.unsq_len));
+	cr_assert(ge(u32, d.snd_wnd, d.unsq_len), "the tail fits the window: no probe");
+	take_saved(sk, &inq, &inl, &outq, &outl, &self, &peer);
+	close(s);
+
+	s2 = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(eq(int, repair_pause_as(s2, AF_INET, 0, &nsk), 0));
+	repair_set_addr(nsk, REPAIR_SELF, &self, 0);
+	repair_set_addr(nsk, REPAIR_PEER, &peer, 0);
+	cr_assert(eq(int, repair_set_queue(nsk, REPAIR_RECVQ, inq, inl, REPAIR_TAKE), 0));
+	cr_assert(eq(int, repair_set_queue(nsk, REPAIR_SENDQ, outq, outl, REPAIR_TAKE), 0));
+	cr_assert(eq(int, repair_restore(nsk, &d, sizeof(d)), 0));
+	cr_assert(eq(int, repair_resume(nsk), 0), "resume with the lock on");
+	cr_assert(eq(int, netlock_destroy(nl), 0));
+
+	chk(fx_recv_check(p, 0, &pr, 16384, MS), "peer gets the tail after the lock");
+	chk(fx_recv_check(s2, 1, &sr, SMALL, MS), "S reads its queue");
+	cr_assert(eq(int, fx_send_all(s2, 0, &ss, Z_BYTES, MS), 0));
+	chk(fx_recv_check(p, 0, &pr, Z_BYTES, MS), "and what follows");
+	cr_assert(eq(int, fx_send_all(p, 1, &ps, Z_BYTES, MS), 0));
+	chk(fx_recv_check(s2, 1, &sr, Z_BYTES, MS), "both ways");
+	cr_assert(eq(long, fx_rst_count(), 0L));
+	close(s2);
+	close(p);
+	close(lfd);
+}
+
 /* A failing save leaves the socket as it was: repair off after resume, options intact. */
 Test(repair, failed_save_leaves_socket)
 {
@@ -516,6 +582,81 @@ Test(repair, defaults_of_another_namespace)
 	close(p);
 }
 
+static struct repair_netns hint;
+
+/* The defaults change, then the restorer reads them once from a fresh socket (restore.c). */
+static void change_defaults_read_hint(void)
+{
+	int f;
+
+	change_defaults();
+	f = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(ge(int, f, 0));
+	cr_assert(eq(int, repair_netns_read(f, &hint), 0));
+	close(f);
+}
+
+static void keepidle_cc(int fd, int *idle, char cc[16])
+{
+	socklen_t l = sizeof(*idle);
+
+	cr_assert(eq(int, getsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, idle, &l), 0));
+	l = 15;
+	memset(cc, 0, 16);
+	cr_assert(eq(int, getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc, &l), 0));
+}
+
+/*
+ * repair_set_netns: with the defaults read where the restore happens, the restored socket has
+ * exactly the saved values (also those that were the defaults where it was saved). The hint
+ * replaces the engine's own read and is trusted: one claiming the saved keepidle as the
+ * default leaves the namespace's default on the socket.
+ */
+Test(repair, netns_hint)
+{
+	struct netlock *nl = NULL;
+	struct repair_data d;
+	uint16_t port = 0;
+	int lfd, p, p2, s, s2, idle, idle2, set = 1234;
+	char cc[16], cc2[16];
+
+	enter_netns();
+	lfd = fx_listen(FAM4, 0, &port);
+	p = fx_connect(FAM4, port, 0);
+	s = accept(lfd, NULL, NULL);
+	cr_assert(ge(int, s, 0));
+	keepidle_cc(s, &idle, cc);
+	lock(&nl, s, NETLOCK_BOTH);
+	other_cc = strcmp(cc, "reno") ? "reno" : "cubic";
+	other_idle = idle == 600 ? "700" : "600";
+	migrate_between = change_defaults_read_hint;
+	migrate_hint = &hint;
+	s2 = migrate(s, &nl, NULL, NULL, &d);
+	cr_assert(eq(u32, hint.keepidle, (uint32_t)atoi(other_idle)), "the new namespace default");
+	cr_assert(eq(str, hint.congestion, (char *)other_cc));
+	keepidle_cc(s2, &idle2, cc2);
+	cr_assert(eq(int, idle2, idle), "keepidle the program had");
+	cr_assert(eq(str, cc2, cc), "congestion control the program had");
+	close(s2);
+	close(p);
+
+	migrate_between = NULL;
+	p2 = fx_connect(FAM4, port, 0);
+	s = accept(lfd, NULL, NULL);
+	cr_assert(ge(int, s, 0));
+	cr_assert(eq(int, setsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &set, sizeof(set)), 0));
+	lock(&nl, s, NETLOCK_BOTH);
+	hint.keepidle = (uint32_t)set;   /* a wrong hint: no read checks it */
+	s2 = migrate(s, &nl, NULL, NULL, &d);
+	cr_assert(eq(u32, d.opts.keepidle, (uint32_t)set));
+	keepidle_cc(s2, &idle2, cc2);
+	cr_assert(eq(int, idle2, atoi(other_idle)), "the hint, not a read, decided");
+	migrate_hint = NULL;
+	close(s2);
+	close(p2);
+	close(lfd);
+}
+
 /* A listening socket is recorded (address, backlog, options) and re-created. */
 Test(repair, listener_record)
 {
@@ -633,11 +774,7 @@ Test(repair, netns_move_freebind)
 
 	cr_assert(eq(int, repair_pause(s, &sk), 0));
 	cr_assert(eq(int, repair_save(sk, &d, sizeof(d)), 0));
-	repair_get_queue(sk, REPAIR_RECVQ, &inq, &inl, REPAIR_TAKE);
-	repair_get_queue(sk, REPAIR_SENDQ, &outq, &outl, REPAIR_TAKE);
-	repair_get_addr(sk, REPAIR_SELF, &self);
-	repair_get_addr(sk, REPAIR_PEER, &peer);
-	repair_release(sk);
+	take_saved(sk, &inq, &inl, &outq, &outl, &self, &peer);
 	close(s);
 	close(lfd);
 
@@ -654,12 +791,17 @@ Test(repair, netns_move_freebind)
 	cr_assert(eq(int, repair_pause(s2, &nsk), 0));
 	cr_assert(eq(int, repair_set_addr(nsk, REPAIR_SELF, &self, REPAIR_FREEBIND), 0));
 	cr_assert(eq(int, repair_set_addr(nsk, REPAIR_PEER, &peer, 0), 0));
-	repair_set_queue(nsk, REPAIR_RECVQ, inq, inl, REPAIR_TAKE);
-	repair_set_queue(nsk, REPAIR_SENDQ, outq, outl, REPAIR_TAKE);
+	/* borrowed queues (no copy): ours to free once the engine is done with them */
+	cr_assert(eq(int, repair_set_queue(nsk, REPAIR_RECVQ, inq, inl, REPAIR_TAKE | REPAIR_BORROW),
+		     -EINVAL));
+	cr_assert(eq(int, repair_set_queue(nsk, REPAIR_RECVQ, inq, inl, REPAIR_BORROW), 0));
+	cr_assert(eq(int, repair_set_queue(nsk, REPAIR_SENDQ, outq, outl, REPAIR_BORROW), 0));
 	cr_assert(eq(int, repair_restore(nsk, &d, sizeof(d)), 0), "restore with FREEBIND");
 	sh("ip addr add 10.7.0.2/24 dev va");
 	cr_assert(eq(int, netlock_destroy(nlB), 0));
 	cr_assert(eq(int, repair_resume(nsk), 0));
+	free(inq);
+	free(outq);
 
 	chk(fx_recv_check(s2, 1, &sr, X_BYTES, MS), "S in nsB reads its queue");
 	cr_assert(eq(int, fx_send_all(s2, 0, &ss, Z_BYTES, MS), 0));

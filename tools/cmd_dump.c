@@ -94,6 +94,9 @@ int cmd_dump(int argc, char **argv)
 	       seq, pid, st.mode, st.conns, st.listeners, st.skipped, st.bytes, st.pause_us / 1e3,
 	       signalled ? "signal" : "request", st.signal_to_resumed_us / 1e3, st.lock_us / 1e3,
 	       st.write_us / 1e3, st.total_us / 1e3, st.dir);
+	if (st.queued || st.late)
+		printf("of those: %u taken from listeners' accept queues, %u found by the second "
+		       "snapshot (created or accepted while the checkpoint began)\n", st.queued, st.late);
 	if (!strcmp(st.mode, "exit"))
 		printf("network lock kept: %s (lifted by the restoring process, or 'sockshift unlock')\n",
 		       st.netlock);

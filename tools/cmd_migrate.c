@@ -35,6 +35,7 @@
 #include <sys/wait.h>
 #include <linux/netlink.h>
 
+#include "announce.h"
 #include "control.h"
 #include "ctlthread.h"
 #include "log.h"
@@ -114,6 +115,7 @@ struct mover {
 	struct netconf_move m;
 	int self_ns, from_ns, to_ns;    /* namespace fds: ours, PID's, NAME's */
 	int from_nl, to_nl;             /* NETLINK_ROUTE sockets made inside from_ns / to_ns */
+	unsigned announced;             /* gratuitous ARPs / unsolicited NAs sent */
 };
 
 static void enter_ns(int nsfd, const char *name)
@@ -226,6 +228,22 @@ static void lock_copy(struct mover *mv, const char *lock, const char *dir, const
 }
 
 /*
+ * The address's new home told to the link (gratuitous ARP / unsolicited NA, core/announce.h),
+ * count times 50 ms apart; we are in NAME. A failure is reported, not fatal: the peers then
+ * learn the MAC when their neighbour entry expires, as without the announcement.
+ */
+static void announce(struct mover *mv, unsigned count)
+{
+	int r = announce_addr(mv->m.to_if, mv->m.family, mv->m.addr, count, 50);
+
+	if (r < 0)
+		util_warn("migrate: announcing %s on %s in namespace %s: %s", mv->m.text, mv->m.to_if,
+			  mv->m.to_ns, strerror(-r));
+	else
+		mv->announced += count;
+}
+
+/*
  * Inside the downtime (PID saved its connections and is gone): lock copied into NAME,
  * address moved, PID's lock dropped. Leaves us inside NAME. Returns the ms it took.
  */
@@ -247,6 +265,7 @@ static double mover_run(struct mover *mv, const char *lock, const char *dir)
 			 "namespace %s (images in %s: run the new process there with SOCKSHIFT_RESTORE=%s, "
 			 "or 'sockshift unlock %s')", why, mv->m.from_ns, dir, dir, lock[0] ? lock : "-");
 	}
+	announce(mv, 1);   /* the peers' packets come here from now on (held by the lock copy) */
 	if (lock[0]) {
 		enter_ns(mv->from_ns, mv->m.from_ns);
 		if (netlock_open(lock, &nl) == 0 && (r = netlock_destroy(nl)) < 0)
@@ -416,9 +435,12 @@ int cmd_migrate(int argc, char **argv)
 	       "old process: frozen %.1f ms, checkpoint reported after %.1f ms, exited after %.1f ms\n",
 	       st.conns, st.listeners, st.bytes, pid, (int)child, st.pause_us / 1e3, t_saved - t0,
 	       t_exited - t0);
-	if (move)
-		printf("moved %s from %s in namespace %s to %s in namespace %s in %.1f ms\n", mv.m.text,
-		       mv.m.from_if, mv.m.from_ns, mv.m.to_if, mv.m.to_ns, t_move);
+	if (move) {
+		announce(&mv, 2);   /* repeats, out of the downtime, for a lossy link */
+		printf("moved %s from %s in namespace %s to %s in namespace %s in %.1f ms; %u %s sent\n",
+		       mv.m.text, mv.m.from_if, mv.m.from_ns, mv.m.to_if, mv.m.to_ns, t_move, mv.announced,
+		       mv.m.family == AF_INET ? "gratuitous ARPs" : "unsolicited neighbour advertisements");
+	}
 	if (t_unlock >= 0)
 		printf("downtime (signal to lock lifted by the new process): %.1f ms, the same for each "
 		       "connection (one transaction)\n", t_unlock - t0);

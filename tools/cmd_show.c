@@ -73,6 +73,10 @@ static void show_conn_json(const struct image_conn *c, unsigned what)
 	unsigned sp, pp;
 
 	printf("{\"id\":%u,\"fd\":%d", c->id, c->fd);
+	if (c->stack[0]) {
+		printf(",\"stack\":");
+		json_str(c->stack);
+	}
 	if (what & K_STATE) {
 		printf(",\"state\":");
 		json_str(c->listening ? "LISTEN" : repair_state_name(d->state));
@@ -111,6 +115,8 @@ static void show_conn_text(const struct image_conn *c, unsigned what)
 	printf("socket %x", c->id);
 	if (c->fd >= 0)
 		printf("  fd %d", c->fd);
+	if (c->stack[0])
+		printf("  stack %s", c->stack);
 	if (what & K_STATE)
 		printf("  %s", c->listening ? "LISTEN" : repair_state_name(d->state));
 	if (what & K_ADDR) {

@@ -16,20 +16,11 @@ OLD=$SRV_PID
 bg "$PYTHON" "$TMP/client.py" "$SRV_PORT" "$NCONN" "$TMP/stop" 60 >"$TMP/client.out"
 CLI_PID=${PIDS##* }
 sleep 1
-"$SOCKSHIFT" dump "$OLD" --exit --timeout 20 >"$TMP/dump.out" 2>&1 || {
-	cat "$TMP/dump.out" >&2; tail "$TMP/server.log" >&2; fail "the hand-over checkpoint failed"; }
-cat "$TMP/dump.out"
+ckpt_handover "$OLD"
 grep -q "$NCONN connections, 1 listeners" "$TMP/dump.out" || fail "not every connection was saved"
-DIR=$(sed -n 's/^images: //p' "$TMP/dump.out")
-i=0
-while kill -0 "$OLD" 2>/dev/null; do
-	i=$((i + 1)); [ $i -gt 50 ] && fail "the old server did not exit after the hand-over"
-	sleep 0.1
-done
 wait "$OLD"; rc=$?
 expect_eq "old server's exit status" "$rc" 0
-mv "$TMP/server.log" "$TMP/server-old.log"
-ckpt_server "$KIND" SOCKSHIFT_RESTORE="$DIR" SOCKSHIFT_IMAGES="$TMP/img2"
+ckpt_restored "$KIND"
 sleep 2
 touch "$TMP/stop"
 wait "$CLI_PID"; rc=$?

@@ -53,19 +53,10 @@ OLD=$SRV_PID
 bg "$PYTHON" "$TMP/churn.py" "$SRV_PORT" 8 "$TMP/stop" >"$TMP/churn.out"
 CLI=${PIDS##* }
 sleep 1
-"$SOCKSHIFT" dump "$OLD" --exit --timeout 20 >"$TMP/dump.out" 2>&1 || {
-	cat "$TMP/dump.out" >&2; tail "$TMP/server.log" >&2; fail "the hand-over checkpoint failed"; }
-cat "$TMP/dump.out"
-DIR=$(sed -n 's/^images: //p' "$TMP/dump.out")
-i=0
-while kill -0 "$OLD" 2>/dev/null; do
-	i=$((i + 1)); [ $i -gt 50 ] && fail "the old server did not exit after the hand-over"
-	sleep 0.1
-done
+ckpt_handover "$OLD"
 # no listener now for a while: new clients' SYNs must be held, not refused
 sleep 0.3
-mv "$TMP/server.log" "$TMP/server-old.log"
-ckpt_server epoll SOCKSHIFT_RESTORE="$DIR" SOCKSHIFT_IMAGES="$TMP/img2"
+ckpt_restored epoll
 sleep 2.5
 touch "$TMP/stop"
 wait "$CLI"; rc=$?
@@ -79,14 +70,8 @@ expect_log "$TMP/server.log" "network lock removed" "the listener's lock lifted 
 # A new process that never listens again: the listener's part of the lock goes with the grace
 # period (nothing left behind).
 NEW=$SRV_PID
-"$SOCKSHIFT" dump "$NEW" --exit --timeout 20 >"$TMP/dump2.out" 2>&1 || {
-	cat "$TMP/dump2.out" >&2; fail "the second hand-over checkpoint failed"; }
-DIR2=$(sed -n 's/^images: //p' "$TMP/dump2.out")
-i=0
-while kill -0 "$NEW" 2>/dev/null; do
-	i=$((i + 1)); [ $i -gt 50 ] && fail "the second server did not exit after the hand-over"
-	sleep 0.1
-done
+ckpt_handover "$NEW" dump2.out
+DIR2=$DIR
 "$SOCKSHIFT" unlock --list | grep -q "sockshift_${NEW}_" || fail "no lock held the listener after the second hand-over"
 bg env SOCKSHIFT_RESTORE="$DIR2" SOCKSHIFT_RESTORE_GRACE=1s "$SOCKSHIFT" run --log info \
 	--log-file "$TMP/nolisten.log" -- "$PYTHON" -c "import time; time.sleep(4)"

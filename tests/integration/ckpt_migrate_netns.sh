@@ -8,6 +8,7 @@
 # with its connections and the address stays in A.
 . tests/integration/lib.sh
 . tests/integration/ckpt_common.inc
+. tests/integration/ckpt_netns.inc
 need_built
 ckpt_need
 need ip
@@ -15,51 +16,12 @@ need ss
 NSA=ssmig_a_$$ NSB=ssmig_b_$$ NSC=ssmig_c_$$
 SVC=10.213.0.10 NCONN=20 PORT=7311
 
-netns_cleanup() {
-	ckpt_cleanup
-	for n in $NSA $NSB $NSC; do ip netns del "$n" 2>/dev/null; done
-	return 0
-}
-trap netns_cleanup EXIT INT TERM
+ckpt_netns_add
+{ ckpt_bridge 10.213.0 && ip -n "$NSA" addr add "$SVC/24" dev etha; } || fail "setting up the namespaces"
 
-ip netns add "$NSA" 2>/dev/null || skip "cannot create network namespaces (ip netns add)"
-ip netns add "$NSB" && ip netns add "$NSC" || fail "ip netns add"
-{
-	ip -n "$NSC" link add br0 type bridge &&
-	ip -n "$NSC" link set br0 up &&
-	ip -n "$NSC" addr add 10.213.0.1/24 dev br0 &&
-	ip -n "$NSC" link set lo up &&
-	for x in a b; do
-		ns=$NSA; [ $x = b ] && ns=$NSB
-		ip -n "$NSC" link add "v$x" type veth peer name "eth$x" netns "$ns" &&
-		ip -n "$NSC" link set "v$x" master br0 up &&
-		ip -n "$ns" link set "eth$x" up &&
-		ip -n "$ns" link set lo up || fail "setting up the veth pair of $ns"
-	done &&
-	ip -n "$NSA" addr add "$SVC/24" dev etha
-} || fail "setting up the namespaces"
-
-# The common echo server and client, on the service address instead of loopback.
-sed "s/(\"127.0.0.1\", port)/(\"$SVC\", port)/" "$TMP/echo.py" >"$TMP/echo_svc.py"
-sed "s/((\"127.0.0.1\", port))/((\"$SVC\", port))/" "$TMP/client.py" >"$TMP/client_svc.py"
-grep -q "$SVC" "$TMP/echo_svc.py" && grep -q "$SVC" "$TMP/client_svc.py" || fail "could not point echo.py/client.py at $SVC"
-
-bg ip netns exec "$NSA" env SOCKSHIFT_IMAGES="$TMP/img" "$SOCKSHIFT" run --log info --log-file "$TMP/server.log" -- \
-	"$PYTHON" "$TMP/echo_svc.py" poll "$PORT" "$TMP/port"
-OLD=${PIDS##* }
-i=0
-while [ ! -s "$TMP/port" ]; do
-	i=$((i + 1)); [ $i -gt 100 ] && { cat "$TMP/server.log" >&2; fail "the server did not start in $NSA"; }
-	sleep 0.05
-done
-bg ip netns exec "$NSC" "$PYTHON" "$TMP/client_svc.py" "$PORT" "$NCONN" "$TMP/stop" 90 >"$TMP/client.out"
-CLI=${PIDS##* }
-established() { ss -N "$1" -Htn state established "( sport = :$PORT )" 2>/dev/null | wc -l; }
-i=0
-while [ "$(established "$NSA")" -lt "$NCONN" ]; do
-	i=$((i + 1)); [ $i -gt 100 ] && fail "the clients did not connect ($(established "$NSA") of $NCONN)"
-	sleep 0.05
-done
+ckpt_svc_scripts
+ckpt_svc_server
+ckpt_svc_clients
 sleep 0.5
 
 # 1. A move that cannot work: nothing changes, the old server goes on.
@@ -80,26 +42,15 @@ ip -n "$NSB" -o addr show | grep -q "inet $SVC/" && fail "the address showed up 
 sleep 0.5
 
 # 2. The hand-over to namespace B with the address. C's neighbour cache maps the address to
-# A's MAC and migrate announces nothing (no gratuitous ARP): C forgets it every 20 ms while the
-# hand-over runs, so the clients' packets reach B as soon as the address is there (and would
-# meet an RST if the network lock had not moved to B with it).
-bg sh -c "while [ ! -e '$TMP/noflush' ]; do ip -n '$NSC' neigh flush dev br0; sleep 0.02; done"
+# A's MAC until migrate's gratuitous ARP from ethb replaces it: from then on the clients'
+# packets reach B (and would meet an RST if the network lock had not moved to B with it).
+# Without the announcement they would go on to A's MAC until C's entry expires.
 bg "$SOCKSHIFT" migrate "$OLD" --netns "$NSB" --move-addr "$SVC/24,dev=ethb" --images "$TMP/mig" \
 	--log-file "$TMP/new.log" -- "$PYTHON" "$TMP/echo_svc.py" poll "$PORT" "$TMP/port" >"$TMP/migrate.out" 2>&1
 MIG=${PIDS##* }
-i=0
-while ! grep -q "downtime" "$TMP/migrate.out"; do
-	i=$((i + 1))
-	if [ $i -gt 150 ] || ! kill -0 "$MIG" 2>/dev/null; then
-		cat "$TMP/migrate.out" >&2; tail "$TMP/new.log" >&2; fail "migrate did not report"
-	fi
-	sleep 0.1
-done
-sleep 0.5
-touch "$TMP/noflush"
-cat "$TMP/migrate.out"
+ckpt_migrate_wait "$TMP/migrate.out" "$TMP/new.log"
 grep -q "migrated $NCONN connections" "$TMP/migrate.out" || fail "migrate did not move the $NCONN connections"
-grep -q "moved $SVC/24,dev=ethb from etha in namespace $NSA to ethb in namespace $NSB" "$TMP/migrate.out" ||
+grep -q "moved $SVC/24,dev=ethb from etha in namespace $NSA to ethb in namespace $NSB.*; 3 gratuitous ARPs sent" "$TMP/migrate.out" ||
 	fail "migrate did not report the address move"
 grep -q "downtime (signal to lock lifted" "$TMP/migrate.out" || fail "no downtime measured (the lock was not lifted in $NSB)"
 ip -n "$NSB" -o addr show dev ethb | grep -q "inet $SVC/24" || fail "the address is not in $NSB"
@@ -110,7 +61,5 @@ sleep 2
 touch "$TMP/stop"
 wait "$CLI" || { cat "$TMP/client.out" >&2; tail "$TMP/new.log" >&2; fail "the clients saw errors or lost bytes"; }
 kill -0 "$MIG" 2>/dev/null || fail "the new server is gone"
-for n in $NSA $NSB; do
-	ip netns exec "$n" "$SOCKSHIFT" unlock --list 2>/dev/null | grep -q sockshift_ && fail "a network lock was left in $n"
-done
+ckpt_no_lock_left
 echo "ok: $(head -1 "$TMP/migrate.out"); $(grep '^moved' "$TMP/migrate.out"); $(grep '^downtime' "$TMP/migrate.out"); clients: $(cat "$TMP/client.out")"

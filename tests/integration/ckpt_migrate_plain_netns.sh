@@ -9,6 +9,7 @@
 # the new process (downtime measured), removed from A by migrate, and nothing is left in either.
 . tests/integration/lib.sh
 . tests/integration/ckpt_common.inc
+. tests/integration/ckpt_netns.inc
 need_built
 ckpt_need
 need ip
@@ -16,15 +17,7 @@ need ss
 NSA=sspl_a_$$ NSB=sspl_b_$$ NSC=sspl_c_$$
 SVC=10.214.9.10 NCONN=20 PORT=7312
 
-netns_cleanup() {
-	ckpt_cleanup
-	for n in $NSA $NSB $NSC; do ip netns del "$n" 2>/dev/null; done
-	return 0
-}
-trap netns_cleanup EXIT INT TERM
-
-ip netns add "$NSA" 2>/dev/null || skip "cannot create network namespaces (ip netns add)"
-ip netns add "$NSB" && ip netns add "$NSC" || fail "ip netns add"
+ckpt_netns_add
 # C --vca/etha-- A (10.214.1.0/24), C --vcb/ethb-- B (10.214.2.0/24); SVC/32 on lo of A and B.
 {
 	ip -n "$NSC" link set lo up &&
@@ -42,26 +35,9 @@ ip netns add "$NSB" && ip netns add "$NSC" || fail "ip netns add"
 	ip -n "$NSC" route add "$SVC/32" via 10.214.1.2
 } || fail "setting up the namespaces"
 
-sed "s/(\"127.0.0.1\", port)/(\"$SVC\", port)/" "$TMP/echo.py" >"$TMP/echo_svc.py"
-sed "s/((\"127.0.0.1\", port))/((\"$SVC\", port))/" "$TMP/client.py" >"$TMP/client_svc.py"
-grep -q "$SVC" "$TMP/echo_svc.py" && grep -q "$SVC" "$TMP/client_svc.py" || fail "could not point echo.py/client.py at $SVC"
-
-bg ip netns exec "$NSA" env SOCKSHIFT_IMAGES="$TMP/img" "$SOCKSHIFT" run --log info --log-file "$TMP/server.log" -- \
-	"$PYTHON" "$TMP/echo_svc.py" poll "$PORT" "$TMP/port"
-OLD=${PIDS##* }
-i=0
-while [ ! -s "$TMP/port" ]; do
-	i=$((i + 1)); [ $i -gt 100 ] && { cat "$TMP/server.log" >&2; fail "the server did not start in $NSA"; }
-	sleep 0.05
-done
-bg ip netns exec "$NSC" "$PYTHON" "$TMP/client_svc.py" "$PORT" "$NCONN" "$TMP/stop" 90 >"$TMP/client.out"
-CLI=${PIDS##* }
-established() { ss -N "$1" -Htn state established "( sport = :$PORT )" 2>/dev/null | wc -l; }
-i=0
-while [ "$(established "$NSA")" -lt "$NCONN" ]; do
-	i=$((i + 1)); [ $i -gt 100 ] && fail "the clients did not connect ($(established "$NSA") of $NCONN)"
-	sleep 0.05
-done
+ckpt_svc_scripts
+ckpt_svc_server
+ckpt_svc_clients
 sleep 0.5
 
 bg "$SOCKSHIFT" migrate "$OLD" --netns "$NSB" --images "$TMP/mig" --log-file "$TMP/new.log" -- \
@@ -76,15 +52,7 @@ while ! grep -q "copied from namespace" "$TMP/migrate.out"; do
 	sleep 0.005
 done
 ip -n "$NSC" route replace "$SVC/32" via 10.214.2.2 || fail "switching the route to $NSB"
-i=0
-while ! grep -q "^downtime" "$TMP/migrate.out"; do
-	i=$((i + 1))
-	if [ $i -gt 150 ] || ! kill -0 "$MIG" 2>/dev/null; then
-		cat "$TMP/migrate.out" >&2; tail "$TMP/new.log" >&2; fail "migrate did not report"
-	fi
-	sleep 0.1
-done
-cat "$TMP/migrate.out"
+ckpt_migrate_wait "$TMP/migrate.out" "$TMP/new.log"
 grep -q "migrated $NCONN connections" "$TMP/migrate.out" || fail "migrate did not move the $NCONN connections"
 grep -q "network lock sockshift_${OLD}_[0-9]* copied from namespace $NSA to $NSB" "$TMP/migrate.out" ||
 	fail "the lock was not copied into $NSB"
@@ -97,7 +65,5 @@ sleep 2
 touch "$TMP/stop"
 wait "$CLI" || { cat "$TMP/client.out" >&2; tail "$TMP/new.log" >&2; fail "the clients saw errors or lost bytes"; }
 kill -0 "$MIG" 2>/dev/null || fail "the new server is gone"
-for n in $NSA $NSB; do
-	ip netns exec "$n" "$SOCKSHIFT" unlock --list 2>/dev/null | grep -q sockshift_ && fail "a network lock was left in $n"
-done
+ckpt_no_lock_left
 echo "ok: $(grep '^migrated' "$TMP/migrate.out"); $(grep '^downtime' "$TMP/migrate.out"); clients: $(cat "$TMP/client.out")"

@@ -36,6 +36,17 @@ wait_port() {
 	done
 }
 
+# vde_switch DIR: starts a VDE switch (vde_plug null:// switch://DIR) stopped by cleanup,
+# and waits until it takes connections.
+vde_switch() {
+	bg vde_plug null:// switch://"$1"
+	_i=0
+	until [ -e "$1/ctl" ]; do
+		_i=$((_i + 1)); [ $_i -gt 50 ] && fail "the VDE switch did not come up"
+		sleep 0.1
+	done
+}
+
 # ---- running programs under the shim --------------------------------------------------
 
 need_built() {

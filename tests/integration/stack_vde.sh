@@ -5,6 +5,7 @@
 # (iface=) is the same plug-in loaded through the libioth ABI by name, and a switch that
 # is not there stops the program (exit 125).
 . tests/integration/lib.sh
+. tests/integration/vde_common.inc
 need curl
 need socat
 need vde_plug
@@ -14,24 +15,11 @@ PLUGIN=$ROOT/$B/lib/ioth/ioth_vdestack-r.so
 [ -f "$PLUGIN" ] || fail "$PLUGIN is not built"
 
 SW=$TMP/sw
-bg vde_plug null:// switch://"$SW"
-i=0
-until [ -e "$SW/ctl" ]; do
-	i=$((i + 1)); [ $i -gt 50 ] && fail "the VDE switch did not come up"
-	sleep 0.1
-done
+vde_switch "$SW"
 
 sx() { _l=$1; shift; LD_PRELOAD=$LIB SOCKSHIFT_LOG=debug SOCKSHIFT_LOG_FILE=$_l "$@"; }
 # sxe: the same replacing the shell, for `bg` (the pid recorded is the program's own).
 sxe() { _l=$1; shift; LD_PRELOAD=$LIB SOCKSHIFT_LOG=debug SOCKSHIFT_LOG_FILE=$_l exec "$@"; }
-# Stops what bg started and the helper tasks those programs made (libvdestack's helper
-# outlives a program stopped by a signal), by pid.
-stop_all() {
-	for p in $PIDS; do
-		kids=$(cat /proc/"$p"/task/*/children 2>/dev/null)
-		kill "$p" $kids 2>/dev/null
-	done
-}
 # on ADDR LOG CMD...: CMD on its own vdestack stack with address ADDR/24.
 on() {
 	_a=$1; shift
@@ -42,14 +30,6 @@ onx() {
 	SOCKSHIFT_STACK=vdestack:vde://$SW SOCKSHIFT_NET="default vde0 up; default vde0 addr $_a/24" sxe "$@"
 }
 trap 'stop_all; cleanup' EXIT INT TERM
-# until_ok CMD...: retries CMD (a probe from its own stack) for 10 s.
-until_ok() {
-	i=0
-	until "$@" >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -gt 50 ] && return 1
-		sleep 0.2
-	done
-}
 
 mkdir -p "$TMP/www"
 head -c 100000 /dev/urandom >"$TMP/www/blob.bin"
