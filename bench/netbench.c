@@ -13,6 +13,7 @@
  *
  * The program forks: the child is the server, the parent the client, so under the shim
  * both ends pay for the hooks. Data moves with send()/recv() (hooked calls) only.
+ * NETBENCH_IDLE=shared|unshared adds one idle thread to each process of ping-pong and bulk.
  * NETBENCH_CLOCK=cpu counts CPU time instead of elapsed time: ping-pong and bulk per CPU second
  * of both processes (getrusage), calls per CPU nanosecond of the calling thread. With both
  * processes on one CPU this is what the elapsed time is on an idle machine, and other jobs on
@@ -28,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -123,6 +125,29 @@ static int make_pair(int *srv_fd)
 	return c;
 }
 
+static void *idle_thread(void *arg);
+static volatile int idle_ready;
+
+/* NETBENCH_IDLE=shared|unshared: one idle thread in each process of ping-pong and bulk (the
+ * fd table shared, or its own), to tell what an idle thread alone costs from what the shim's
+ * hooks cost (the shim's threads run on their own fd tables). */
+static void idle_from_env(void)
+{
+	const char *v = getenv("NETBENCH_IDLE");
+	pthread_t idle;
+
+	if (!v || !*v)
+		return;
+	if (strcmp(v, "shared") && strcmp(v, "unshared")) {
+		fprintf(stderr, "netbench: NETBENCH_IDLE must be shared or unshared\n");
+		exit(2);
+	}
+	if (pthread_create(&idle, NULL, idle_thread, strcmp(v, "shared") ? &idle : NULL))
+		die("pthread_create");
+	while (!idle_ready)
+		sched_yield();
+}
+
 static int pingpong(double secs, size_t size)
 {
 	char buf[65536];
@@ -133,6 +158,7 @@ static int pingpong(double secs, size_t size)
 		return fprintf(stderr, "SIZE must be 1..65536\n"), 2;
 	memset(buf, 'p', size);
 	pid = fork();
+	idle_from_env();
 	if (pid < 0)
 		die("fork");
 	if (pid == 0) {
@@ -176,6 +202,7 @@ static int bulk(long mib, size_t chunk)
 		return fprintf(stderr, "CHUNK must be 1..1048576\n"), 2;
 	memset(buf, 'b', sizeof(buf));
 	pid = fork();
+	idle_from_env();
 	if (pid < 0)
 		die("fork");
 	if (pid == 0) {
@@ -206,11 +233,10 @@ static int bulk(long mib, size_t chunk)
 	return 0;
 }
 
-static volatile int idle_ready;
-
 static void *idle_thread(void *arg)
 {
-	if (arg && unshare(CLONE_FILES) < 0)   /* its own fd table, as the shim's threads do */
+	/* its own fd table, holding none of the program's files, as the shim's threads do */
+	if (arg && (unshare(CLONE_FILES) < 0 || syscall(SYS_close_range, 3, ~0U, 0) < 0))
 		die("unshare");
 	idle_ready = 1;
 	pause();

@@ -40,7 +40,11 @@ SHIM_API int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	int e = errno;
 
 	shim_enter();
-	return (int)shim_ret(sock_connect(fd, addr, len), e);
+	/* a connection made while frozen would be missed by the checkpoint: it waits */
+	struct quiesce_slot *q_ = quiesce_enter(fd);
+	int r = sock_connect(fd, addr, len);
+	quiesce_leave(q_);
+	return (int)shim_ret(r, e);
 }
 SHIM_API int __connect(int fd, const struct sockaddr *addr, socklen_t len) __attribute__((alias("connect")));
 
@@ -49,7 +53,10 @@ SHIM_API int listen(int fd, int backlog)
 	int e = errno;
 
 	shim_enter();
-	return (int)shim_ret(sock_listen(fd, backlog), e);
+	struct quiesce_slot *q_ = quiesce_enter(fd);   /* the same for a new listener */
+	int r = sock_listen(fd, backlog);
+	quiesce_leave(q_);
+	return (int)shim_ret(r, e);
 }
 
 SHIM_API int accept(int fd, struct sockaddr *addr, socklen_t *len)
