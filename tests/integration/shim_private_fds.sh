@@ -80,7 +80,9 @@ fi
 bg "$SOCKSHIFT" run --log info --log-file "$TMP/log4" -- "$HELPERS/leader_exit" "$TMP/port4"
 P=${PIDS##* }
 i=0; while [ ! -s "$TMP/port4" ]; do i=$((i + 1)); [ $i -gt 200 ] && fail "leader_exit did not start"; sleep 0.05; done
-grep -q '^State:.*Z' /proc/$P/status || fail "the main thread of leader_exit did not exit"
+# the port file comes just before pthread_exit: give the main thread a moment to end
+i=0; while ! grep -q '^State:.*Z' /proc/$P/status; do
+	i=$((i + 1)); [ $i -gt 100 ] && fail "the main thread of leader_exit did not exit"; sleep 0.05; done
 "$PYTHON" - "$(cat "$TMP/port4")" "$SOCKSHIFT" "$P" "$TMP/img4" >"$TMP/out4" 2>&1 <<'PY' || { cat "$TMP/out4" "$TMP/log4" >&2; fail "checkpoint after pthread_exit in main"; }
 import socket, subprocess, sys
 port, tool, pid, img = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
