@@ -7,16 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint_cfg.h"
 #include "config.h"
 #include "ctlthread.h"
 #include "log.h"
-
-int checkpoint_cfg_signal(struct config *cfg, const char *value, char *why, size_t whylen);
-int checkpoint_cfg_images(struct config *cfg, const char *value, char *why, size_t whylen);
-int checkpoint_cfg_on_dump(struct config *cfg, const char *value, char *why, size_t whylen);
-int checkpoint_cfg_restore(struct config *cfg, const char *value, char *why, size_t whylen);
-int checkpoint_cfg_grace(struct config *cfg, const char *value, char *why, size_t whylen);
-int checkpoint_cfg_strict(struct config *cfg, const char *value, char *why, size_t whylen);
 
 static int path_value(char *dst, size_t size, const char *value, char *why, size_t whylen)
 {

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "checkpoint_cfg.h"
 #include "config.h"
 #include "log.h"
 #include "rawsys.h"
@@ -32,14 +33,6 @@
 #include "vsock.h"
 
 #define CONFIG_KEYS_MAX 32
-
-/* checkpoint settings: parsed in checkpoint_cfg.c */
-int checkpoint_cfg_signal(struct config *cfg, const char *value, char *why, size_t whylen);
-int checkpoint_cfg_images(struct config *cfg, const char *value, char *why, size_t whylen);
-int checkpoint_cfg_on_dump(struct config *cfg, const char *value, char *why, size_t whylen);
-int checkpoint_cfg_restore(struct config *cfg, const char *value, char *why, size_t whylen);
-int checkpoint_cfg_grace(struct config *cfg, const char *value, char *why, size_t whylen);
-int checkpoint_cfg_strict(struct config *cfg, const char *value, char *why, size_t whylen);
 
 static int copy_value(char *dst, size_t size, const char *value, char *why, size_t whylen)
 {

@@ -20,6 +20,7 @@
 #include "rehome.h"
 #include "sock.h"
 #include "stack.h"
+#include "test_util.h"
 
 static void setup(void)
 {
@@ -29,17 +30,6 @@ static void setup(void)
 }
 
 TestSuite(stack_rehome, .init = setup);
-
-static ino_t ns_of(int fd)
-{
-	struct stat sb;
-	int ns = ioctl(fd, SIOCGSKNS);
-
-	cr_assert(ge(int, ns, 0), "SIOCGSKNS: %s", strerror(errno));
-	fstat(ns, &sb);
-	close(ns);
-	return sb.st_ino;
-}
 
 Test(stack_rehome, carries_flags_options_and_epoll)
 {
@@ -57,7 +47,7 @@ Test(stack_rehome, carries_flags_options_and_epoll)
 
 	int fd = sock_socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	cr_assert(ge(int, fd, 0));
-	ino_t before = ns_of(fd);
+	ino_t before = test_netns_of_socket(fd);
 	cr_assert(eq(int, sock_setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)), 0));
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLOUT, .data.u64 = 77 }, got;
@@ -65,7 +55,7 @@ Test(stack_rehome, carries_flags_options_and_epoll)
 	cr_assert(eq(int, epolltrack_count(fd), 1));
 
 	cr_assert(eq(int, rehome_fd(fd, to), 0));
-	cr_assert(ne(u64, (uint64_t)ns_of(fd), (uint64_t)before));
+	cr_assert(ne(u64, (uint64_t)test_netns_of_socket(fd), (uint64_t)before));
 	cr_assert(ne(int, fcntl(fd, F_GETFL) & O_NONBLOCK, 0));
 	cr_assert(ne(int, fcntl(fd, F_GETFD) & FD_CLOEXEC, 0));
 	cr_assert(eq(int, getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &v, &l), 0));
